@@ -1,0 +1,42 @@
+# One command to set up and run the main job, one to set up and run the tests.
+#   make run    install, train the digits recognizer, evaluate it on a fresh test set
+#   make test   install, lint, run the test suite
+#   make bench  install, run the benchmarks (writes benchmarks/results/*.json)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+RUN    ?= runs/digits-$(shell date +%Y%m%d-%H%M%S)
+
+# Use the shared offline data when it sits beside the project; otherwise the loaders
+# look in ~/.cache/seqocr and download (with checksums) when they can.
+ifneq ($(wildcard ../shared/data/mnist),)
+export SEQOCR_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed
+
+# torch first, pinned: that wheel is the CPU build; a looser pin pulls GBs of CUDA.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+run: setup
+	$(BIN)/seqocr train --preset digits --out $(RUN)
+	$(BIN)/seqocr data synth --split test --seed 1 -n 2000 --out $(RUN)/testset
+	$(BIN)/seqocr eval --model $(RUN) --data $(RUN)/testset --json $(RUN)/eval.json
+
+test: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/pytest
+
+bench: setup
+	$(BIN)/python benchmarks/accuracy.py
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

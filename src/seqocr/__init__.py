@@ -1,0 +1,12 @@
+"""seqocr: train, evaluate and run sequence text recognizers (CRNN + CTC).
+
+>>> import seqocr
+>>> seqocr.load("digits").predict(["number.png"])[0].text
+"""
+
+__version__ = "0.1.0"
+
+from seqocr.pretrained import bundled_models  # noqa: E402
+from seqocr.recognizer import Prediction, Recognizer, load  # noqa: E402
+
+__all__ = ["Prediction", "Recognizer", "__version__", "bundled_models", "load"]

@@ -1,0 +1,5 @@
+import sys
+
+from seqocr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,183 @@
+"""The command line: parse arguments, build config dataclasses, call the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from seqocr.errors import SeqocrError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except SeqocrError as error:
+        print(f"seqocr: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("seqocr: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seqocr", description="Sequence text recognition: train, evaluate, read.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="make datasets").add_subparsers(dest="data_command", required=True)
+    synth = data.add_parser("synth", help="write synthetic MNIST digit strings as PNGs and labels.tsv")
+    synth.add_argument("--out", required=True, type=Path, help="folder to write (created)")
+    synth.add_argument("-n", type=int, default=1000, help="number of images (default 1000)")
+    _synth_options(synth)
+    synth.add_argument(
+        "--split", choices=("train", "val", "test"), default="test", help="MNIST digits to draw from (default test)"
+    )
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(handler=_cmd_synth)
+
+    train = commands.add_parser("train", help="train a recognizer into a run folder")
+    train.add_argument("--preset", choices=("digits",), default="digits")
+    train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--samples-per-epoch", type=int)
+    train.add_argument("--val-samples", type=int)
+    train.add_argument("--patience", type=int, help="stop after this many epochs without improvement")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--max-minutes", type=float, help="stop after this much training time")
+    train.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    train.add_argument("--workers", type=int, help="data worker processes")
+    train.add_argument("--sequence", choices=("conv", "lstm"), help="sequence model after the backbone")
+    _synth_options(train, defaults=False)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_cmd_train)
+
+    evaluate = commands.add_parser("eval", help="measure a model on a labelled folder")
+    evaluate.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
+    evaluate.add_argument("--data", required=True, type=Path, help="folder with labels.tsv or label-named images")
+    evaluate.add_argument("--json", type=Path, help="also write the metrics here as JSON")
+    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.set_defaults(handler=_cmd_eval)
+
+    predict = commands.add_parser("predict", help="read images")
+    predict.add_argument("images", nargs="+", help="image files")
+    predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--batch-size", type=int, default=64)
+    predict.set_defaults(handler=_cmd_predict)
+
+    models = commands.add_parser("models", help="list bundled models")
+    models.set_defaults(handler=_cmd_models)
+    return parser
+
+
+def _synth_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
+    parser.add_argument("--min-len", type=int, default=1 if defaults else None, help="shortest string")
+    parser.add_argument("--max-len", type=int, default=10 if defaults else None, help="longest string")
+    parser.add_argument(
+        "--style",
+        choices=("default", "notebook"),
+        default="default" if defaults else None,
+        help="default: realistic variety; notebook: 28 px cells side by side",
+    )
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from seqocr.config import SynthConfig
+    from seqocr.data.writer import write_synth
+
+    config = SynthConfig(split=args.split, seed=args.seed, min_len=args.min_len, max_len=args.max_len, style=args.style)
+    labels = write_synth(config, args.out, args.n)
+    print(f"wrote {args.n} images and {labels}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from seqocr.train.loop import train
+    from seqocr.train.presets import preset
+
+    config = preset(args.preset)
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "samples_per_epoch": args.samples_per_epoch,
+        "val_samples": args.val_samples,
+        "patience": args.patience,
+        "seed": args.seed,
+        "max_minutes": args.max_minutes,
+        "threads": args.threads,
+        "workers": args.workers,
+    }
+    train_config = replace(
+        config.train,
+        out=str(args.out or Path("runs") / args.preset),
+        **{k: v for k, v in overrides.items() if v is not None},
+    )
+    synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style}
+    config = replace(
+        config,
+        train=train_config,
+        synth=replace(config.synth, **{k: v for k, v in synth.items() if v is not None}),
+        model=replace(config.model, sequence=args.sequence or config.model.sequence),
+    )
+    command = "seqocr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from seqocr.evaluate.runner import evaluate_folder, format_summary
+    from seqocr.recognizer import load
+
+    summary = evaluate_folder(load(args.model), args.data, args.batch_size)
+    for problem in summary["problems"]:
+        print(f"seqocr: warning: {problem}", file=sys.stderr)
+    print(format_summary(summary))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from seqocr.recognizer import load
+
+    recognizer = load(args.model)
+    prepared, failed = {}, 0
+    for index, path in enumerate(args.images):
+        try:
+            prepared[index] = recognizer.prepare(path, path)
+        except SeqocrError as error:
+            failed += 1
+            print(f"seqocr: error: {error}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"path": path, "error": str(error)}), flush=True)
+    predictions = dict(zip(prepared, recognizer.predict_tensors(list(prepared.values()), args.batch_size), strict=True))
+    for index, path in enumerate(args.images):
+        if (p := predictions.get(index)) is None:
+            continue
+        if args.json:
+            print(json.dumps({"path": path, "text": p.text, "confidence": round(p.confidence, 6)}))
+        else:
+            print(f"{path}\t{p.text}\t{p.confidence:.4f}")
+    return 1 if failed else 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from seqocr.pretrained import bundled_models, resolve_model
+    from seqocr.recognizer import load
+
+    for name in bundled_models():
+        recognizer = load(name)
+        metrics = recognizer.info.get("metrics", {})
+        print(f"{name}\t{resolve_model(name)}\t{json.dumps(metrics)}")
+    return 0

@@ -1,0 +1,99 @@
+"""Typed, frozen configuration. Only the CLI parses arguments; everything else takes these."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """How any image becomes a model input; stored in every checkpoint.
+
+    `polarity="auto"` turns dark-on-light images into light-on-dark ones (judged from
+    the border), so one model reads both ink on paper and MNIST-style images.
+    """
+
+    height: int = 32
+    channels: int = 1
+    polarity: str = "auto"  # "auto" | "keep"
+    min_width: int = 16
+    max_width: int = 4096
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """A synthetic digit-string set; a sample is a pure function of (seed, index)."""
+
+    split: str = "train"  # "train" | "val" | "test"  (which MNIST digits are used)
+    seed: int = 0
+    min_len: int = 1
+    max_len: int = 10
+    style: str = "default"  # "default" | "notebook"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str = "crnn"
+    stem: int = 16  # channels of the stride-2 first convolution
+    # Backbone stages after the stem: output channels and the (height, width) pooling.
+    stages: tuple[tuple[int, int, int], ...] = (
+        (32, 2, 2),
+        (64, 1, 1),
+        (64, 2, 1),
+        (96, 2, 1),
+    )
+    sequence: str = "conv"  # "conv" (1-D convolutions) | "lstm" (bidirectional)
+    hidden: int = 192
+    layers: int = 2
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    out: str = "runs/digits"
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    samples_per_epoch: int = 40_000
+    val_samples: int = 2_000
+    patience: int = 4
+    seed: int = 0
+    threads: int = 0  # 0: use torch's default
+    workers: int = 1  # processes drawing synthetic samples while the model trains
+    max_minutes: float = 0.0  # 0: no time limit
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a training run; written to `config.json`."""
+
+    train: TrainConfig = field(default_factory=TrainConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    charset: str = "0123456789"
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+    """Rebuild a (nested) config dataclass from `to_dict` output; unknown keys fail."""
+    kwargs: dict[str, Any] = {}
+    hints = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key, value in data.items():
+        if key not in hints:
+            raise ValueError(f"unknown {cls.__name__} field {key!r}")
+        default = getattr(cls(), key)
+        if dataclasses.is_dataclass(default):
+            value = from_dict(type(default), value)
+        elif isinstance(default, tuple):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        kwargs[key] = value
+    return cls(**kwargs)

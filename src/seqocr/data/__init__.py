@@ -1,0 +1,1 @@
+"""Data: MNIST loading, digit-string synthesis, folder datasets and the one transform."""

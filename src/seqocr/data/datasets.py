@@ -1,0 +1,109 @@
+"""torch Datasets and batching: images through the one transform, labels through the Charset."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from seqocr.charset import Charset
+from seqocr.config import PreprocessConfig
+from seqocr.data.folder import LabelledFolder
+from seqocr.data.images import open_image
+from seqocr.data.synth import DigitStringSynth
+from seqocr.data.transform import pad_batch, preprocess
+
+
+class Source(Protocol):
+    def __len__(self) -> int: ...
+    def __getitem__(self, index: int) -> tuple[Image.Image | np.ndarray, str]: ...
+
+
+class SynthSource:
+    """Samples start..start+count-1 of a synthesizer."""
+
+    def __init__(self, synth: DigitStringSynth, count: int, start: int = 0):
+        self.synth, self.count, self.start = synth, count, start
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
+        return self.synth.sample(self.start + index)
+
+
+class FolderSource:
+    def __init__(self, folder: LabelledFolder):
+        self.samples = folder.samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[Image.Image, str]:
+        path, text = self.samples[index]
+        return open_image(path), text
+
+
+@dataclass
+class Batch:
+    images: Tensor  # (B, C, H, W) padded with background
+    widths: Tensor  # (B,) real widths
+    targets: Tensor  # (sum of label lengths,) label ids, never padded
+    target_lengths: Tensor  # (B,) real label lengths
+    texts: list[str]
+
+
+class EncodedDataset(Dataset):
+    """(image tensor, label ids, text) for each sample of a source."""
+
+    def __init__(self, source: Source, preprocess_config: PreprocessConfig, charset: Charset):
+        self.source, self.preprocess, self.charset = source, preprocess_config, charset
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, list[int], str]:
+        image, text = self.source[index]
+        return preprocess(image, self.preprocess), self.charset.encode(text), text
+
+
+def collate(samples: list[tuple[Tensor, list[int], str]]) -> Batch:
+    images, widths = pad_batch([s[0] for s in samples])
+    targets = torch.tensor([i for s in samples for i in s[1]], dtype=torch.long)
+    lengths = torch.tensor([len(s[1]) for s in samples], dtype=torch.long)
+    return Batch(images, widths, targets, lengths, [s[2] for s in samples])
+
+
+class WidthBucketedBatches(IterableDataset):
+    """Batches of similar-width images, so a batch is not padded to its longest string.
+
+    Renders `pool` batches' worth of samples, sorts them by width, cuts them into
+    batches and yields those in a seeded random order. Works with DataLoader workers
+    (`batch_size=None`): each worker takes every n-th pool.
+    """
+
+    def __init__(self, dataset: EncodedDataset, batch_size: int, seed: int, pool: int = 16):
+        self.dataset, self.batch_size, self.seed, self.pool = dataset, batch_size, seed, pool
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        span = self.batch_size * self.pool
+        for pool_index, start in enumerate(range(0, len(self.dataset), span)):
+            if pool_index % workers != worker:
+                continue
+            indices = range(start, min(start + span, len(self.dataset)))
+            samples = sorted((self.dataset[i] for i in indices), key=lambda s: s[0].shape[-1])
+            batches = [samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)]
+            order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(self.seed + pool_index))
+            for b in order.tolist():
+                yield collate(batches[b])

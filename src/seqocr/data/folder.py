@@ -1,0 +1,74 @@
+"""Folders of labelled images: a `labels.tsv` (file<TAB>text) or the label as the file name.
+
+Nothing is dropped silently: every line or file that cannot be used is returned in
+`problems` with its reason, for the caller to print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqocr.errors import SeqocrError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+LABELS_FILE = "labels.tsv"
+HEADER = "file\ttext"
+
+
+@dataclass
+class LabelledFolder:
+    root: Path
+    samples: list[tuple[Path, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def texts(self) -> list[str]:
+        return [text for _, text in self.samples]
+
+
+def read_folder(root: str | Path) -> LabelledFolder:
+    """List the (image path, label) pairs of a folder dataset."""
+    root = Path(root)
+    if not root.is_dir():
+        raise SeqocrError(f"{root}: not a directory")
+    folder = LabelledFolder(root)
+    labels = root / LABELS_FILE
+    if labels.is_file():
+        _read_labels_tsv(labels, folder)
+    else:
+        for path in sorted(root.iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+                folder.samples.append((path, path.stem))
+    if not folder.samples:
+        raise SeqocrError(f"{root}: no labelled images found ({'; '.join(folder.problems[:3]) or 'empty'})")
+    return folder
+
+
+def _read_labels_tsv(labels: Path, folder: LabelledFolder) -> None:
+    try:
+        lines = labels.read_bytes().decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError as error:
+        raise SeqocrError(f"{labels}: not UTF-8 text (byte {error.start})") from None
+    seen: dict[str, int] = {}
+    for number, line in enumerate(lines, start=1):
+        where = f"{labels}:{number}"
+        if not line.strip() or (number == 1 and line.strip() == HEADER):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 2:
+            folder.problems.append(f"{where}: expected 'file<TAB>text', found {len(parts)} fields")
+            continue
+        name, text = parts
+        if not text:
+            folder.problems.append(f"{where}: empty label for {name!r}")
+            continue
+        if name in seen:
+            folder.problems.append(f"{where}: {name!r} already labelled on line {seen[name]}")
+            continue
+        seen[name] = number
+        path = folder.root / name
+        if not path.is_file():
+            folder.problems.append(f"{where}: image {name!r} not found")
+            continue
+        folder.samples.append((path, text))

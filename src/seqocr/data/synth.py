@@ -1,0 +1,126 @@
+"""Synthetic digit strings from MNIST digits; a sample is a pure function of (seed, index).
+
+Two styles:
+- "default": realistic variety so a model trained on it reads real scans: random gaps
+  including slight overlaps, per-digit scale and vertical jitter, slant, stroke width,
+  both polarities, contrast, blur, noise, and any output size.
+- "notebook": what the seed notebooks make: 28 px tall, light on black, the 28x28 MNIST
+  cells side by side with no gap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from seqocr.config import SynthConfig
+from seqocr.data.mnist import Digits, load_split
+from seqocr.errors import SeqocrError
+
+STYLES = ("default", "notebook")
+INK_THRESHOLD = 24  # MNIST pixels above this count as ink when cropping a digit
+
+
+class DigitStringSynth:
+    """Renders digit strings from the digits of one MNIST split."""
+
+    def __init__(self, config: SynthConfig, digits: Digits | None = None, data_dir: str | Path | None = None):
+        if config.style not in STYLES:
+            raise SeqocrError(f"unknown synth style {config.style!r}; choose one of: {', '.join(STYLES)}")
+        if not 1 <= config.min_len <= config.max_len:
+            raise SeqocrError(f"need 1 <= min_len <= max_len, got {config.min_len} and {config.max_len}")
+        self.config = config
+        self.digits = digits if digits is not None else load_split(config.split, data_dir)
+        self._crops: list[Image.Image | None] = [None] * len(self.digits)
+
+    def sample(self, index: int) -> tuple[np.ndarray, str]:
+        """The image (H, W) uint8 and the text of sample `index`."""
+        rng = np.random.default_rng([self.config.seed, index])
+        length = int(rng.integers(self.config.min_len, self.config.max_len + 1))
+        picks = rng.integers(0, len(self.digits), size=length)
+        text = "".join(str(int(self.digits.labels[i])) for i in picks)
+        if self.config.style == "notebook":
+            return np.hstack([self.digits.images[i] for i in picks]), text
+        return render_default([self._crop(int(i)) for i in picks], rng), text
+
+    def _crop(self, i: int) -> Image.Image:
+        """Digit `i` cropped to its ink; cached because cropping costs more than drawing."""
+        crop = self._crops[i]
+        if crop is None:
+            crop = self._crops[i] = Image.fromarray(_ink_crop(self.digits.images[i]))
+        return crop
+
+
+def render_default(glyphs: list[Image.Image], rng: np.random.Generator) -> np.ndarray:
+    """Compose cropped MNIST glyphs (light on black) into one realistic string image."""
+    size = rng.uniform(20.0, 30.0)  # digit height in pixels before the final resize
+    spacing = rng.uniform(-0.03, 0.40) * size  # this writer's typical gap
+    crops = [_scale(g, size * rng.uniform(0.88, 1.1) / 20.0) for g in glyphs]
+
+    top_margin = rng.uniform(0.1, 0.35) * size
+    height = int(np.ceil(top_margin * 2 + max(c.shape[0] for c in crops) + 0.25 * size))
+    x = rng.uniform(0.05, 0.6) * size
+    placed = []
+    for crop in crops:
+        y = top_margin + rng.normal(0.0, 0.05 * size)
+        y = float(np.clip(y, 0, height - crop.shape[0]))
+        placed.append((int(round(x)), int(round(y)), crop))
+        gap = max(spacing + rng.normal(0.0, 0.07 * size), -0.07 * size)  # slight overlaps
+        x += crop.shape[1] + gap
+    width = int(np.ceil(max(px + c.shape[1] for px, _, c in placed) + rng.uniform(0.05, 0.6) * size))
+
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    for px, py, crop in placed:
+        h, w = crop.shape
+        region = canvas[py : py + h, px : px + w]
+        np.maximum(region, crop[: region.shape[0], : region.shape[1]], out=region)
+    return _style(Image.fromarray(canvas), rng)
+
+
+def _ink_crop(glyph: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(glyph.max(axis=1) > INK_THRESHOLD)
+    cols = np.flatnonzero(glyph.max(axis=0) > INK_THRESHOLD)
+    if len(rows) == 0:  # an empty glyph never happens in MNIST, but keep it drawable
+        return glyph
+    return glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def _scale(crop: Image.Image, scale: float) -> np.ndarray:
+    w, h = crop.size
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(crop.resize(new, Image.Resampling.BILINEAR))
+
+
+def _style(image: Image.Image, rng: np.random.Generator) -> np.ndarray:
+    """Slant, stroke width, contrast, polarity, blur, noise and output size."""
+    if rng.random() < 0.4:  # slant (italic or back-slanted writing)
+        shear = rng.uniform(-0.25, 0.25)
+        w, h = image.size
+        extra = int(abs(shear) * h) + 1
+        image = image.transform(
+            (w + extra, h),
+            Image.Transform.AFFINE,
+            (1, shear, -extra if shear > 0 else 0, 0, 1, 0),
+            Image.Resampling.BILINEAR,
+        )
+    if rng.random() < 0.15:  # a thicker pen
+        image = image.filter(ImageFilter.MaxFilter(3))
+    ink = np.asarray(image, dtype=np.float32) / 255.0
+    background = rng.uniform(0.0, 0.35)
+    foreground = rng.uniform(0.65, 1.0)
+    pixels = background + (foreground - background) * ink
+    if rng.random() < 0.5:  # dark ink on light paper
+        pixels = 1.0 - pixels
+    image = Image.fromarray((pixels * 255).astype(np.uint8))
+    if rng.random() < 0.3:
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.1)))
+    if rng.random() < 0.5:  # rescale to another resolution: any height and width
+        w, h = image.size
+        factor = rng.uniform(18.0, 72.0) / h
+        image = image.resize((max(1, round(w * factor)), max(1, round(h * factor))), Image.Resampling.BILINEAR)
+    pixels = np.asarray(image, dtype=np.float32)
+    if rng.random() < 0.5:
+        pixels = pixels + rng.uniform(2.0, 18.0) * rng.standard_normal(pixels.shape, dtype=np.float32)
+    return np.clip(pixels, 0, 255).astype(np.uint8)

@@ -1,0 +1,1 @@
+"""Evaluation: metrics (pure functions) and running a model over a dataset."""

@@ -1,0 +1,54 @@
+"""Metrics as pure functions of (truth, prediction) pairs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions each cost 1)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def sequence_accuracy(truths: Sequence[str], predictions: Sequence[str]) -> float:
+    """Fraction of strings read exactly."""
+    if not truths:
+        return 0.0
+    return sum(t == p for t, p in zip(truths, predictions, strict=True)) / len(truths)
+
+
+def character_error_rate(truths: Sequence[str], predictions: Sequence[str]) -> float:
+    """Total edit distance over total truth length (can exceed 1 with many insertions)."""
+    total = sum(len(t) for t in truths)
+    errors = sum(edit_distance(t, p) for t, p in zip(truths, predictions, strict=True))
+    return errors / total if total else 0.0
+
+
+def summarize(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, Any]:
+    """Headline metrics and the same by truth length."""
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i, truth in enumerate(truths):
+        groups[len(truth)].append(i)
+    by_length = {}
+    for length in sorted(groups):
+        t = [truths[i] for i in groups[length]]
+        p = [predictions[i] for i in groups[length]]
+        by_length[length] = {
+            "count": len(t),
+            "accuracy": sequence_accuracy(t, p),
+            "cer": character_error_rate(t, p),
+        }
+    return {
+        "count": len(truths),
+        "accuracy": sequence_accuracy(truths, predictions),
+        "cer": character_error_rate(truths, predictions),
+        "by_length": by_length,
+    }

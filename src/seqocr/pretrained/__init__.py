@@ -1,0 +1,30 @@
+"""Bundled models, referred to by name: `seqocr.load("digits")`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from seqocr.errors import SeqocrError
+
+BUNDLED = {"digits": "digits.pt"}
+HERE = Path(__file__).parent
+
+
+def bundled_models() -> list[str]:
+    return sorted(BUNDLED)
+
+
+def resolve_model(name_or_path: str | Path) -> Path:
+    """A bundled model's name or a checkpoint path -> the checkpoint file."""
+    if str(name_or_path) in BUNDLED:
+        path = HERE / BUNDLED[str(name_or_path)]
+        if not path.is_file():
+            raise SeqocrError(f"bundled model {name_or_path!r} is missing from this install ({path})")
+        return path
+    path = Path(name_or_path)
+    if path.is_dir() and (path / "best.pt").is_file():  # a run folder
+        return path / "best.pt"
+    if path.is_file():
+        return path
+    names = ", ".join(bundled_models())
+    raise SeqocrError(f"{name_or_path}: no such model; give a checkpoint path, a run folder or one of: {names}")

@@ -1,0 +1,89 @@
+"""The inference API: a loaded model that reads images. One path for CLI, eval and Python."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from seqocr.charset import Charset
+from seqocr.config import ModelConfig, PreprocessConfig, from_dict
+from seqocr.data.images import ImageInput, as_pil
+from seqocr.data.transform import pad_batch, preprocess
+from seqocr.decode import Decoded, greedy_decode
+from seqocr.models import RecognitionModel, build_model
+from seqocr.pretrained import resolve_model
+from seqocr.train.checkpoint import load_checkpoint
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    confidence: float  # in [0, 1]
+    char_confidences: tuple[float, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "confidence": self.confidence, "chars": list(self.char_confidences)}
+
+
+def read_batch(model: RecognitionModel, charset: Charset, images: Tensor, widths: Tensor) -> list[Decoded]:
+    """The one decoding path: batch (B, C, H, W) with real widths (B,) -> decoded strings."""
+    logits = model(images, widths)  # (B, T, C)
+    return greedy_decode(logits, model.output_lengths(widths), charset)
+
+
+class Recognizer:
+    """A model with its charset and preprocessing, ready to read images."""
+
+    def __init__(
+        self, model: RecognitionModel, charset: Charset, preprocess_config: PreprocessConfig, info: dict[str, Any]
+    ):
+        self.model = model.eval()
+        self.charset = charset
+        self.preprocess = preprocess_config
+        self.info = info
+
+    @classmethod
+    def from_checkpoint(cls, name_or_path: str | Path) -> Recognizer:
+        path = resolve_model(name_or_path)
+        data = load_checkpoint(path)
+        charset = Charset(data["charset"])
+        preprocess_config = from_dict(PreprocessConfig, data["preprocess"])
+        model = build_model(from_dict(ModelConfig, data["model"]), preprocess_config, charset.num_classes)
+        model.load_state_dict(data["state_dict"])
+        info = {"path": str(path), "metrics": data.get("metrics", {}), "command": data.get("command")}
+        return cls(model, charset, preprocess_config, info)
+
+    def predict(self, images: Sequence[ImageInput], batch_size: int = 64) -> list[Prediction]:
+        """Read each image (a path, PIL image or HxW[xC] array); results keep input order."""
+        tensors = [self.prepare(image, _name(image, i)) for i, image in enumerate(images)]
+        return self.predict_tensors(tensors, batch_size)
+
+    def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
+        """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
+        return preprocess(as_pil(image, name), self.preprocess, name)
+
+    @torch.inference_mode()
+    def predict_tensors(self, tensors: Sequence[Tensor], batch_size: int = 64) -> list[Prediction]:
+        """Preprocessed images -> predictions; batches images of similar width together."""
+        order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
+        results: list[Prediction | None] = [None] * len(tensors)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            images, widths = pad_batch([tensors[i] for i in chunk])
+            for i, decoded in zip(chunk, read_batch(self.model, self.charset, images, widths), strict=True):
+                results[i] = Prediction(decoded.text, decoded.confidence, decoded.char_confidences)
+        return results  # type: ignore[return-value]
+
+
+def _name(image: ImageInput, index: int) -> str:
+    return str(image) if isinstance(image, (str, Path)) else f"image {index}"
+
+
+def load(name_or_path: str | Path = "digits") -> Recognizer:
+    """Load a bundled model by name ("digits") or a checkpoint / run folder by path."""
+    return Recognizer.from_checkpoint(name_or_path)

@@ -1,0 +1,222 @@
+"""The training loop: CTC on synthetic strings, validation every epoch, early stopping.
+
+Each epoch draws fresh samples (indices epoch * N .. (epoch + 1) * N of the synthesizer),
+so the model never sees the same string image twice; validation uses a fixed set made
+from held-out MNIST training digits.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from seqocr import __version__
+from seqocr.charset import Charset
+from seqocr.config import RunConfig, to_dict
+from seqocr.data.datasets import Batch, EncodedDataset, SynthSource, WidthBucketedBatches, collate
+from seqocr.data.mnist import load_split
+from seqocr.data.synth import DigitStringSynth
+from seqocr.evaluate.metrics import summarize
+from seqocr.models import RecognitionModel, build_model
+from seqocr.recognizer import read_batch
+from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
+from seqocr.train.run_folder import RunFolder
+
+VALIDATION_SEED_OFFSET = 1_000_003  # validation strings never share a seed with training
+
+
+@dataclass
+class TrainState:
+    """What resuming needs besides weights and optimizer: saved in `last.pt`."""
+
+    epoch: int = 0
+    best_accuracy: float = -1.0
+    stale_epochs: int = 0
+    seconds: float = 0.0
+
+
+def ctc_loss(model: RecognitionModel, batch: Batch, charset: Charset) -> torch.Tensor:
+    """Mean CTC loss; input lengths from each image's real width, targets never padded."""
+    logits = model(batch.images, batch.widths)  # (B, T, C)
+    log_probs = logits.log_softmax(-1).transpose(0, 1)  # (T, B, C)
+    input_lengths = model.output_lengths(batch.widths)
+    return F.ctc_loss(
+        log_probs,
+        batch.targets,
+        input_lengths,
+        batch.target_lengths,
+        blank=charset.blank,
+        reduction="mean",
+        zero_infinity=True,
+    )
+
+
+def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
+    """Train per `config` into its run folder; returns the best checkpoint's path."""
+    folder = RunFolder(config.train.out)
+    if resume:
+        config = replace(folder.read_config(), train=replace(folder.read_config().train, out=config.train.out))
+    else:
+        folder.create(config)
+    tc = config.train
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
+    torch.manual_seed(tc.seed)
+    charset = Charset(config.charset)
+    model = build_model(config.model, config.preprocess, charset.num_classes)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=tc.lr, total_steps=tc.epochs * steps_per_epoch, pct_start=0.15
+    )
+    state = TrainState()
+    if resume:
+        state = _restore(folder, model, optimizer, scheduler)
+        folder.keep_metrics_until(state.epoch)
+
+    synth = DigitStringSynth(config.synth)
+    val_synth = DigitStringSynth(
+        replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET),
+        digits=load_split("val"),
+    )
+    val_set = _prerender(
+        EncodedDataset(SynthSource(val_synth, tc.val_samples), config.preprocess, charset), tc.batch_size
+    )
+    meta = {
+        "charset": charset.chars,
+        "model": to_dict(config.model),
+        "preprocess": to_dict(config.preprocess),
+        "seqocr": __version__,
+        "command": command,
+    }
+
+    started = time.monotonic() - state.seconds
+    for epoch in range(state.epoch + 1, tc.epochs + 1):
+        source = SynthSource(synth, tc.samples_per_epoch, start=(epoch - 1) * tc.samples_per_epoch)
+        batches = WidthBucketedBatches(
+            EncodedDataset(source, config.preprocess, charset), tc.batch_size, seed=tc.seed + epoch
+        )
+        loader = DataLoader(batches, batch_size=None, num_workers=tc.workers)
+        epoch_start = time.monotonic()
+        train_loss, seen, out_of_time = _train_epoch(
+            model, loader, optimizer, scheduler, charset, epoch, tc.epochs, progress, started, tc.max_minutes
+        )
+        train_seconds = time.monotonic() - epoch_start
+        val = validate(model, val_set, charset)
+        state.seconds = time.monotonic() - started
+        improved = val["accuracy"] > state.best_accuracy
+        if improved:
+            state.best_accuracy, state.stale_epochs = val["accuracy"], 0
+        else:
+            state.stale_epochs += 1
+        state.epoch = epoch
+        row = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "val_loss": val["loss"],
+            "val_accuracy": val["accuracy"],
+            "val_cer": val["cer"],
+            "lr": scheduler.get_last_lr()[0],
+            "train_images_per_s": seen / max(train_seconds, 1e-9),
+            "elapsed_s": state.seconds,
+        }
+        folder.append_metrics(row)
+        metrics = {k: row[k] for k in ("epoch", "val_accuracy", "val_cer", "elapsed_s")}
+        if improved:
+            save_checkpoint(folder.best, {**meta, "state_dict": model.state_dict(), "metrics": metrics})
+        save_checkpoint(
+            folder.last,
+            {
+                **meta,
+                "state_dict": model.state_dict(),
+                "metrics": metrics,
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "state": asdict(state),
+            },
+        )
+        folder.plot()
+        _report(epoch, row, improved)
+        if state.stale_epochs >= tc.patience:
+            print(f"early stop: no improvement for {tc.patience} epochs", file=sys.stderr)
+            break
+        if out_of_time:
+            print(f"stopping: time limit of {tc.max_minutes} min reached", file=sys.stderr)
+            break
+    return folder.best
+
+
+def _train_epoch(
+    model: RecognitionModel,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    charset: Charset,
+    epoch: int,
+    epochs: int,
+    progress: bool,
+    started: float,
+    max_minutes: float,
+) -> tuple[float, int, bool]:
+    model.train()
+    total, seen = 0.0, 0
+    bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False, unit="batch")
+    for batch in bar:
+        loss = ctc_loss(model, batch, charset)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        scheduler.step()
+        total += loss.item() * len(batch.texts)
+        seen += len(batch.texts)
+        bar.set_postfix(loss=f"{total / seen:.4f}")
+        if max_minutes and time.monotonic() - started > 60 * max_minutes:
+            return total / seen, seen, True
+    return total / max(seen, 1), seen, False
+
+
+def _prerender(dataset: EncodedDataset, batch_size: int) -> list[Batch]:
+    """Render a fixed set once, sorted by width so padding is small."""
+    samples = sorted((dataset[i] for i in range(len(dataset))), key=lambda s: s[0].shape[-1])
+    return [collate(samples[i : i + batch_size]) for i in range(0, len(samples), batch_size)]
+
+
+@torch.inference_mode()
+def validate(model: RecognitionModel, batches: list[Batch], charset: Charset) -> dict[str, float]:
+    model.eval()
+    truths, predictions, loss = [], [], 0.0
+    for batch in batches:
+        loss += ctc_loss(model, batch, charset).item() * len(batch.texts)
+        truths += batch.texts
+        predictions += [d.text for d in read_batch(model, charset, batch.images, batch.widths)]
+    summary = summarize(truths, predictions)
+    return {"loss": loss / len(truths), "accuracy": summary["accuracy"], "cer": summary["cer"]}
+
+
+def _restore(folder: RunFolder, model: RecognitionModel, optimizer: Any, scheduler: Any) -> TrainState:
+    data = load_checkpoint(folder.last)
+    model.load_state_dict(data["state_dict"])
+    optimizer.load_state_dict(data["optimizer"])
+    scheduler.load_state_dict(data["scheduler"])
+    return TrainState(**data["state"])
+
+
+def _report(epoch: int, row: dict[str, Any], improved: bool) -> None:
+    mark = " *best*" if improved else ""
+    print(
+        f"epoch {epoch}: train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}  "
+        f"val acc {100 * row['val_accuracy']:.2f}%  val CER {100 * row['val_cer']:.3f}%  "
+        f"{row['train_images_per_s']:.0f} img/s  {row['elapsed_s'] / 60:.1f} min{mark}",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,97 @@
+"""Every kind of bad image gets a one-line error naming the file; the rest of a batch is read."""
+
+import json
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from seqocr.cli import main
+
+
+def png_claiming_size(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims width x height: a decompression bomb we never decode."""
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(path)
+    data = bytearray(path.read_bytes())
+    ihdr = 8 + 8  # signature, then length + type of the IHDR chunk
+    data[ihdr : ihdr + 8] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr - 4 : ihdr + 13]))
+    data[ihdr + 13 : ihdr + 17] = struct.pack(">I", crc)
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def bad_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    good = root / "good.png"
+    Image.fromarray(np.full((28, 60), 255, np.uint8)).save(good)
+    empty = root / "empty.png"
+    empty.write_bytes(b"")
+    truncated = root / "truncated.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 200), dtype=np.uint8)).save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:300])
+    text = root / "text.png"
+    text.write_text("this is not an image\n")
+    tiny = root / "tiny.png"
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(tiny)
+    huge = png_claiming_size(root / "huge.png", 20_000, 20_000)
+    (root / "folder.png").mkdir()
+    return {
+        "good": good,
+        "missing": (root / "missing.png", "no such file"),
+        "directory": (root / "folder.png", "is a directory"),
+        "empty": (empty, "empty file"),
+        "truncated": (truncated, "truncated or corrupt"),
+        "text": (text, "not an image"),
+        "tiny": (tiny, "too small (1x1)"),
+        "huge": (huge, "too large (20000x20000"),
+    }
+
+
+CASES = ["missing", "directory", "empty", "truncated", "text", "tiny", "huge"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_each_bad_image_gets_a_one_line_error_naming_it(bad_files, case, capsys):
+    path, reason = bad_files[case]
+    assert main(["predict", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"seqocr: error: {path}: ") and reason in err[0]
+
+
+def test_a_batch_still_reads_the_good_images(bad_files, capsys):
+    paths = [str(bad_files["good"])] + [str(bad_files[c][0]) for c in CASES] + [str(bad_files["good"])]
+    assert main(["predict", "--json", *paths]) == 1
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["path"] for r in rows] == paths
+    assert [("text" in r) for r in rows] == [True] + [False] * len(CASES) + [True]
+    assert len(captured.err.strip().splitlines()) == len(CASES)
+
+
+def test_the_installed_command_never_prints_a_traceback(bad_files):
+    paths = [str(bad_files[c][0]) for c in CASES]
+    for args in (
+        ["predict", *paths],
+        ["predict", "--model", "no-such-model", str(bad_files["good"])],
+        ["eval", "--data", str(bad_files["missing"][0])],
+        ["predict"],
+        ["frobnicate"],
+    ):
+        result = subprocess.run([sys.executable, "-m", "seqocr", *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0, args
+        assert "Traceback" not in result.stderr, result.stderr
+
+
+def test_a_model_that_is_not_a_checkpoint_is_refused(tmp_path, bad_files, capsys):
+    fake = tmp_path / "model.pt"
+    fake.write_bytes(b"\x00garbage")
+    assert main(["predict", "--model", str(fake), str(bad_files["good"])]) == 1
+    assert "not a readable seqocr checkpoint" in capsys.readouterr().err

@@ -1,0 +1,84 @@
+"""Training writes a complete run folder, resumes, refuses to overwrite, and can overfit."""
+
+import json
+
+import pytest
+import torch
+
+from seqocr.charset import DIGITS
+from seqocr.config import ModelConfig, PreprocessConfig, RunConfig, SynthConfig, TrainConfig
+from seqocr.data.datasets import EncodedDataset, SynthSource, collate
+from seqocr.data.synth import DigitStringSynth
+from seqocr.errors import SeqocrError
+from seqocr.models import build_model
+from seqocr.recognizer import load, read_batch
+from seqocr.train.loop import ctc_loss, train
+
+
+def tiny_config(out, epochs=2) -> RunConfig:
+    return RunConfig(
+        train=TrainConfig(out=str(out), epochs=epochs, samples_per_epoch=64, val_samples=32, batch_size=32, workers=0),
+        synth=SynthConfig(max_len=4),
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    train(tiny_config(out), progress=False, command="test")
+    return out
+
+
+def test_a_run_folder_holds_config_metrics_plot_and_checkpoints(run):
+    for name in ("config.json", "metrics.jsonl", "curves.png", "best.pt", "last.pt"):
+        assert (run / name).is_file(), name
+    assert json.loads((run / "config.json").read_text())["train"]["epochs"] == 2
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert {"train_loss", "val_loss", "val_accuracy", "val_cer", "lr"} <= set(rows[0])
+
+
+def test_the_best_checkpoint_loads_as_a_recognizer(run):
+    recognizer = load(run)
+    assert recognizer.charset == DIGITS
+    data = torch.load(run / "best.pt", weights_only=True)
+    assert data["format"] == "seqocr-checkpoint" and "optimizer" not in data
+
+
+def test_resume_continues_from_the_last_epoch(run):
+    config = tiny_config(run, epochs=3)
+    # Resuming reads the run's own config.json; widen it to 3 epochs as a user would.
+    saved = json.loads((run / "config.json").read_text())
+    saved["train"]["epochs"] = 3
+    (run / "config.json").write_text(json.dumps(saved))
+    train(config, resume=True, progress=False)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+
+
+def test_an_existing_run_is_never_overwritten(run):
+    before = (run / "metrics.jsonl").read_text()
+    with pytest.raises(SeqocrError, match="already holds a run"):
+        train(tiny_config(run), progress=False)
+    assert (run / "metrics.jsonl").read_text() == before
+
+
+def test_ctc_learns_a_tiny_batch_perfectly(test_digits):
+    """Overfit 8 strings: proves the loss, lengths and decoding fit together."""
+    torch.manual_seed(0)
+    synth = DigitStringSynth(SynthConfig(split="test", min_len=2, max_len=6), digits=test_digits)
+    batch = collate([EncodedDataset(SynthSource(synth, 8), PreprocessConfig(), DIGITS)[i] for i in range(8)])
+    model = build_model(ModelConfig(), PreprocessConfig(), DIGITS.num_classes)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(300):
+        model.train()
+        loss = ctc_loss(model, batch, DIGITS)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        model.eval()
+        with torch.no_grad():
+            texts = [d.text for d in read_batch(model, DIGITS, batch.images, batch.widths)]
+        if texts == batch.texts:
+            break
+    assert texts == batch.texts
