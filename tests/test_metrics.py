@@ -1,6 +1,6 @@
 import pytest
 
-from seqocr.evaluate.metrics import character_error_rate, edit_distance, sequence_accuracy, summarize
+from seqocr.evaluate.metrics import character_error_rate, edit_distance, sequence_accuracy, summarize, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,10 @@ def test_summary_by_length():
     assert summary["accuracy"] == 0.5
     assert summary["by_length"][1] == {"count": 2, "accuracy": 0.5, "cer": 0.5}
     assert summary["by_length"][2] == {"count": 2, "accuracy": 0.5, "cer": 0.25}
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    # 95 of 100: centre 0.969208 / 1.038416 = 0.93335, half-width 0.04510 (z = 1.96)
+    low, high = wilson_interval(95, 100)
+    assert low == pytest.approx(0.8882, abs=1e-4) and high == pytest.approx(0.9785, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == 1.0 and wilson_interval(10, 10)[0] == pytest.approx(0.7225, abs=1e-4)

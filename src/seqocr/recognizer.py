@@ -15,6 +15,7 @@ from seqocr.config import ModelConfig, PreprocessConfig, from_dict
 from seqocr.data.images import ImageInput, as_pil
 from seqocr.data.transform import pad_batch, preprocess
 from seqocr.decode import Decoded, greedy_decode
+from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model
 from seqocr.pretrained import resolve_model
 from seqocr.train.checkpoint import load_checkpoint
@@ -40,23 +41,37 @@ class Recognizer:
     """A model with its charset and preprocessing, ready to read images."""
 
     def __init__(
-        self, model: RecognitionModel, charset: Charset, preprocess_config: PreprocessConfig, info: dict[str, Any]
+        self,
+        model: RecognitionModel,
+        charset: Charset,
+        preprocess_config: PreprocessConfig,
+        model_config: ModelConfig,
+        info: dict[str, Any],
     ):
-        self.model = model.eval()
+        self.model = model.eval().to(memory_format=torch.channels_last)
         self.charset = charset
         self.preprocess = preprocess_config
+        self.model_config = model_config
         self.info = info
 
     @classmethod
     def from_checkpoint(cls, name_or_path: str | Path) -> Recognizer:
         path = resolve_model(name_or_path)
         data = load_checkpoint(path)
+        missing = [key for key in ("charset", "model", "preprocess", "state_dict") if key not in data]
+        if missing:
+            raise SeqocrError(f"{path}: checkpoint lacks {', '.join(missing)}")
         charset = Charset(data["charset"])
         preprocess_config = from_dict(PreprocessConfig, data["preprocess"])
-        model = build_model(from_dict(ModelConfig, data["model"]), preprocess_config, charset.num_classes)
-        model.load_state_dict(data["state_dict"])
+        model_config = from_dict(ModelConfig, data["model"])
+        model = build_model(model_config, preprocess_config, charset.num_classes)
+        try:
+            model.load_state_dict(data["state_dict"])
+        except RuntimeError as error:
+            first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
+            raise SeqocrError(f"{path}: weights do not match the architecture it names ({first})") from None
         info = {"path": str(path), "metrics": data.get("metrics", {}), "command": data.get("command")}
-        return cls(model, charset, preprocess_config, info)
+        return cls(model, charset, preprocess_config, model_config, info)
 
     def predict(self, images: Sequence[ImageInput], batch_size: int = 64) -> list[Prediction]:
         """Read each image (a path, PIL image or HxW[xC] array); results keep input order."""

@@ -56,7 +56,7 @@ class DigitStringSynth:
 def render_default(glyphs: list[Image.Image], rng: np.random.Generator) -> np.ndarray:
     """Compose cropped MNIST glyphs (light on black) into one realistic string image."""
     size = rng.uniform(20.0, 30.0)  # digit height in pixels before the final resize
-    spacing = rng.uniform(-0.03, 0.40) * size  # this writer's typical gap
+    spacing = rng.uniform(0.0, 0.40) * size  # this writer's typical gap
     crops = [_scale(g, size * rng.uniform(0.88, 1.1) / 20.0) for g in glyphs]
 
     top_margin = rng.uniform(0.1, 0.35) * size
@@ -67,7 +67,7 @@ def render_default(glyphs: list[Image.Image], rng: np.random.Generator) -> np.nd
         y = top_margin + rng.normal(0.0, 0.05 * size)
         y = float(np.clip(y, 0, height - crop.shape[0]))
         placed.append((int(round(x)), int(round(y)), crop))
-        gap = max(spacing + rng.normal(0.0, 0.07 * size), -0.07 * size)  # slight overlaps
+        gap = max(spacing + rng.normal(0.0, 0.07 * size), -0.04 * size)  # at most a slight overlap
         x += crop.shape[1] + gap
     width = int(np.ceil(max(px + c.shape[1] for px, _, c in placed) + rng.uniform(0.05, 0.6) * size))
 
@@ -108,8 +108,8 @@ def _style(image: Image.Image, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.15:  # a thicker pen
         image = image.filter(ImageFilter.MaxFilter(3))
     ink = np.asarray(image, dtype=np.float32) / 255.0
-    background = rng.uniform(0.0, 0.35)
-    foreground = rng.uniform(0.65, 1.0)
+    background = rng.uniform(0.0, 0.3)
+    foreground = rng.uniform(0.7, 1.0)
     pixels = background + (foreground - background) * ink
     if rng.random() < 0.5:  # dark ink on light paper
         pixels = 1.0 - pixels
@@ -118,9 +118,9 @@ def _style(image: Image.Image, rng: np.random.Generator) -> np.ndarray:
         image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.1)))
     if rng.random() < 0.5:  # rescale to another resolution: any height and width
         w, h = image.size
-        factor = rng.uniform(18.0, 72.0) / h
+        factor = rng.uniform(24.0, 72.0) / h
         image = image.resize((max(1, round(w * factor)), max(1, round(h * factor))), Image.Resampling.BILINEAR)
     pixels = np.asarray(image, dtype=np.float32)
     if rng.random() < 0.5:
-        pixels = pixels + rng.uniform(2.0, 18.0) * rng.standard_normal(pixels.shape, dtype=np.float32)
+        pixels = pixels + rng.uniform(2.0, 12.0) * rng.standard_normal(pixels.shape, dtype=np.float32)
     return np.clip(pixels, 0, 255).astype(np.uint8)

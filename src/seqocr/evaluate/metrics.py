@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,17 @@ def character_error_rate(truths: Sequence[str], predictions: Sequence[str]) -> f
     return errors / total if total else 0.0
 
 
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% confidence interval of a proportion; sound near 0% and 100%, unlike p +- 2 SE."""
+    if total == 0:
+        return (0.0, 1.0)
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
 def summarize(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, Any]:
     """Headline metrics and the same by truth length."""
     groups: dict[int, list[int]] = defaultdict(list)
@@ -46,9 +58,11 @@ def summarize(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, An
             "accuracy": sequence_accuracy(t, p),
             "cer": character_error_rate(t, p),
         }
+    correct = sum(t == p for t, p in zip(truths, predictions, strict=True))
     return {
         "count": len(truths),
         "accuracy": sequence_accuracy(truths, predictions),
+        "accuracy_95ci": wilson_interval(correct, len(truths)),
         "cer": character_error_rate(truths, predictions),
         "by_length": by_length,
     }

@@ -30,6 +30,7 @@ from seqocr.models import RecognitionModel, build_model
 from seqocr.recognizer import read_batch
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 from seqocr.train.run_folder import RunFolder
+from seqocr.train.schedule import OneCycle
 
 VALIDATION_SEED_OFFSET = 1_000_003  # validation strings never share a seed with training
 
@@ -39,25 +40,33 @@ class TrainState:
     """What resuming needs besides weights and optimizer: saved in `last.pt`."""
 
     epoch: int = 0
+    step: int = 0
     best_accuracy: float = -1.0
     stale_epochs: int = 0
     seconds: float = 0.0
 
 
 def ctc_loss(model: RecognitionModel, batch: Batch, charset: Charset) -> torch.Tensor:
-    """Mean CTC loss; input lengths from each image's real width, targets never padded."""
+    """CTC loss per character of the batch.
+
+    Input lengths come from each image's real width, targets are never padded, and the
+    summed loss is divided by the number of characters so that every character weighs
+    the same (`reduction="mean"` would give a digit of a 10-digit string a tenth of the
+    weight of a lone digit).
+    """
     logits = model(batch.images, batch.widths)  # (B, T, C)
     log_probs = logits.log_softmax(-1).transpose(0, 1)  # (T, B, C)
     input_lengths = model.output_lengths(batch.widths)
-    return F.ctc_loss(
+    total = F.ctc_loss(
         log_probs,
         batch.targets,
         input_lengths,
         batch.target_lengths,
         blank=charset.blank,
-        reduction="mean",
+        reduction="sum",
         zero_infinity=True,
     )
+    return total / batch.target_lengths.sum().clamp(min=1)
 
 
 def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
@@ -73,14 +82,13 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     torch.manual_seed(tc.seed)
     charset = Charset(config.charset)
     model = build_model(config.model, config.preprocess, charset.num_classes)
+    model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=tc.lr, total_steps=tc.epochs * steps_per_epoch, pct_start=0.15
-    )
+    schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
     state = TrainState()
     if resume:
-        state = _restore(folder, model, optimizer, scheduler)
+        state = _restore(folder, model, optimizer)
         folder.keep_metrics_until(state.epoch)
 
     synth = DigitStringSynth(config.synth)
@@ -107,9 +115,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         )
         loader = DataLoader(batches, batch_size=None, num_workers=tc.workers)
         epoch_start = time.monotonic()
-        train_loss, seen, out_of_time = _train_epoch(
-            model, loader, optimizer, scheduler, charset, epoch, tc.epochs, progress, started, tc.max_minutes
-        )
+        train_loss, seen = _train_epoch(model, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started)
         train_seconds = time.monotonic() - epoch_start
         val = validate(model, val_set, charset)
         state.seconds = time.monotonic() - started
@@ -125,7 +131,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
             "val_loss": val["loss"],
             "val_accuracy": val["accuracy"],
             "val_cer": val["cer"],
-            "lr": scheduler.get_last_lr()[0],
+            "lr": optimizer.param_groups[0]["lr"],
             "train_images_per_s": seen / max(train_seconds, 1e-9),
             "elapsed_s": state.seconds,
         }
@@ -140,7 +146,6 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
                 "state_dict": model.state_dict(),
                 "metrics": metrics,
                 "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
                 "state": asdict(state),
             },
         )
@@ -149,8 +154,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         if state.stale_epochs >= tc.patience:
             print(f"early stop: no improvement for {tc.patience} epochs", file=sys.stderr)
             break
-        if out_of_time:
-            print(f"stopping: time limit of {tc.max_minutes} min reached", file=sys.stderr)
+        if schedule.progress(state.step, state.seconds) >= 1.0:
+            print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
     return folder.best
 
@@ -159,30 +164,34 @@ def _train_epoch(
     model: RecognitionModel,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
-    scheduler: Any,
+    schedule: OneCycle,
+    state: TrainState,
     charset: Charset,
     epoch: int,
     epochs: int,
     progress: bool,
     started: float,
-    max_minutes: float,
-) -> tuple[float, int, bool]:
+) -> tuple[float, int]:
+    """One pass over `loader`; ends early when the schedule (steps or time) is complete."""
     model.train()
     total, seen = 0.0, 0
     bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False, unit="batch")
     for batch in bar:
+        done = schedule.progress(state.step, time.monotonic() - started)
+        if done >= 1.0:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = schedule.lr(done)
         loss = ctc_loss(model, batch, charset)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
-        scheduler.step()
+        state.step += 1
         total += loss.item() * len(batch.texts)
         seen += len(batch.texts)
         bar.set_postfix(loss=f"{total / seen:.4f}")
-        if max_minutes and time.monotonic() - started > 60 * max_minutes:
-            return total / seen, seen, True
-    return total / max(seen, 1), seen, False
+    return total / max(seen, 1), seen
 
 
 def _prerender(dataset: EncodedDataset, batch_size: int) -> list[Batch]:
@@ -203,11 +212,10 @@ def validate(model: RecognitionModel, batches: list[Batch], charset: Charset) ->
     return {"loss": loss / len(truths), "accuracy": summary["accuracy"], "cer": summary["cer"]}
 
 
-def _restore(folder: RunFolder, model: RecognitionModel, optimizer: Any, scheduler: Any) -> TrainState:
+def _restore(folder: RunFolder, model: RecognitionModel, optimizer: Any) -> TrainState:
     data = load_checkpoint(folder.last)
     model.load_state_dict(data["state_dict"])
     optimizer.load_state_dict(data["optimizer"])
-    scheduler.load_state_dict(data["scheduler"])
     return TrainState(**data["state"])
 
 

@@ -1,0 +1,93 @@
+"""The bundled model through the Python API and the CLI: one path, same answers."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import seqocr
+from seqocr.cli import main
+from seqocr.config import SynthConfig
+from seqocr.data.folder import read_folder
+from seqocr.data.synth import DigitStringSynth
+from seqocr.errors import SeqocrError
+from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
+
+
+def test_unknown_model_names_list_the_bundled_ones():
+    with pytest.raises(SeqocrError, match="digits"):
+        seqocr.load("no-such-model")
+
+
+def test_predict_accepts_paths_pil_images_and_arrays(digits_model, synth_folder):
+    path, text = read_folder(synth_folder).samples[0]
+    pil = Image.open(path)
+    array = np.asarray(pil)
+    results = digits_model.predict([str(path), pil, array, array.astype(np.float32) / 255.0])
+    assert len({r.text for r in results}) == 1
+    assert all(0.0 <= r.confidence <= 1.0 for r in results)
+    assert len(results[0].char_confidences) == len(results[0].text)
+
+
+def test_the_bundled_model_reads_test_strings(digits_model, synth_folder):
+    samples = read_folder(synth_folder).samples
+    predictions = digits_model.predict([path for path, _ in samples])
+    correct = sum(p.text == text for p, (_, text) in zip(predictions, samples, strict=True))
+    assert correct >= 0.9 * len(samples)
+
+
+def test_strings_twice_as_long_as_any_training_string_are_read(digits_model, test_digits):
+    synth = DigitStringSynth(SynthConfig(split="test", seed=11, min_len=20, max_len=24), digits=test_digits)
+    samples = [synth.sample(i) for i in range(30)]
+    predictions = digits_model.predict([image for image, _ in samples])
+    correct = sum(p.text == text for p, (_, text) in zip(predictions, samples, strict=True))
+    assert correct >= 0.75 * len(samples)
+
+
+def test_batching_does_not_change_answers(digits_model, synth_folder):
+    paths = [path for path, _ in read_folder(synth_folder).samples]
+    together = digits_model.predict(paths, batch_size=64)
+    alone = [digits_model.predict([p])[0] for p in paths]
+    assert [r.text for r in together] == [r.text for r in alone]
+    np.testing.assert_allclose([r.confidence for r in together], [r.confidence for r in alone], atol=1e-4)
+
+
+def test_cli_predict_prints_the_same_as_the_api(digits_model, synth_folder, capsys):
+    paths = [str(p) for p, _ in read_folder(synth_folder).samples[:5]]
+    assert main(["predict", "--json", *paths]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    api = digits_model.predict(paths)
+    assert [r["path"] for r in rows] == paths
+    assert [r["text"] for r in rows] == [p.text for p in api]
+    assert all(set(r) == {"path", "text", "confidence"} for r in rows)
+
+
+def test_cli_eval_reports_accuracy_cer_and_lengths(synth_folder, tmp_path, capsys):
+    out = tmp_path / "metrics.json"
+    assert main(["eval", "--model", "digits", "--data", str(synth_folder), "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "string accuracy" in printed and "character error" in printed
+    metrics = json.loads(out.read_text())
+    assert metrics["count"] == 40
+    assert 0.9 <= metrics["accuracy"] <= 1.0
+    assert sum(row["count"] for row in metrics["by_length"].values()) == 40
+
+
+def test_checkpoints_load_safely_and_round_trip(digits_model, tmp_path, synth_folder):
+    source = load_checkpoint(digits_model.info["path"])
+    copy = tmp_path / "copy.pt"
+    save_checkpoint(copy, {k: v for k, v in source.items() if k not in ("format", "version")})
+    torch.load(copy, weights_only=True)  # plain tensors and values only: no pickled objects
+    paths = [p for p, _ in read_folder(synth_folder).samples]
+    assert [r.text for r in seqocr.load(copy).predict(paths)] == [r.text for r in digits_model.predict(paths)]
+
+
+def test_a_checkpoint_for_another_geometry_is_refused(digits_model, tmp_path):
+    data = load_checkpoint(digits_model.info["path"])
+    data["model"] = dict(data["model"], hidden=data["model"]["hidden"] + 8)
+    broken = tmp_path / "broken.pt"
+    save_checkpoint(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
+    with pytest.raises(SeqocrError, match="does not match"):
+        seqocr.load(broken)
