@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from common import write_results
-
 import seqocr
+from common import write_results
 from seqocr.config import SynthConfig
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
@@ -32,8 +31,14 @@ def measure(recognizer: seqocr.Recognizer, config: SynthConfig, count: int, digi
     seconds = time.perf_counter() - started
     summary = summarize([text for _, text in samples], [p.text for p in predictions])
     summary["images_per_s"] = count / seconds
-    summary["set"] = {"split": config.split, "seed": config.seed, "style": config.style,
-                      "min_len": config.min_len, "max_len": config.max_len, "count": count}
+    summary["set"] = {
+        "split": config.split,
+        "seed": config.seed,
+        "style": config.style,
+        "min_len": config.min_len,
+        "max_len": config.max_len,
+        "count": count,
+    }
     return summary
 
 
@@ -59,9 +64,13 @@ def main() -> None:
 
     for name, r in results.items():
         low, high = r["accuracy_95ci"]
-        target = f"  target {100 * r['target']:.1f}%: {'met' if r['meets_target'] else 'NOT met'}" if "target" in r else ""
-        print(f"{name:<14} n={r['count']:<6} string accuracy {100 * r['accuracy']:.2f}% "
-              f"(95% CI {100 * low:.2f}-{100 * high:.2f})  CER {100 * r['cer']:.3f}%{target}")
+        target = (
+            f"  target {100 * r['target']:.1f}%: {'met' if r['meets_target'] else 'NOT met'}" if "target" in r else ""
+        )
+        print(
+            f"{name:<14} n={r['count']:<6} string accuracy {100 * r['accuracy']:.2f}% "
+            f"(95% CI {100 * low:.2f}-{100 * high:.2f})  CER {100 * r['cer']:.3f}%{target}"
+        )
     print(f"wrote {path}")
 
 

@@ -12,9 +12,9 @@ import statistics
 import time
 
 import torch
-from common import write_results
 
 import seqocr
+from common import write_results
 from seqocr.charset import Charset
 from seqocr.config import SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
@@ -94,8 +94,10 @@ def main() -> None:
     }
     path = write_results("speed", results)
     inf = results["inference"]
-    print(f"inference batch 64: {inf['batch64_images_per_s_end_to_end']:.0f} images/s end to end "
-          f"({inf['batch64_images_per_s_model_and_decoding']:.0f} model + decoding)")
+    print(
+        f"inference batch 64: {inf['batch64_images_per_s_end_to_end']:.0f} images/s end to end "
+        f"({inf['batch64_images_per_s_model_and_decoding']:.0f} model + decoding)"
+    )
     lat = inf["single_image_latency_ms"]
     print(f"single image latency: p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, p99 {lat['p99']:.2f} ms")
     print(f"training: {results['training_images_per_s']:.0f} images/s (forward + backward, batch 64)")

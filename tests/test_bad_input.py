@@ -50,11 +50,12 @@ def bad_files(tmp_path_factory):
         "truncated": (truncated, "truncated or corrupt"),
         "text": (text, "not an image"),
         "tiny": (tiny, "too small (1x1)"),
-        "huge": (huge, "too large (20000x20000"),
+        "huge": (huge, "image too large (400,000,000 pixels"),
+        "wide": (png_claiming_size(root / "wide.png", 12_000, 5_000), "image too large (12000x5000"),
     }
 
 
-CASES = ["missing", "directory", "empty", "truncated", "text", "tiny", "huge"]
+CASES = ["missing", "directory", "empty", "truncated", "text", "tiny", "huge", "wide"]
 
 
 @pytest.mark.parametrize("case", CASES)

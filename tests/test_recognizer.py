@@ -89,5 +89,22 @@ def test_a_checkpoint_for_another_geometry_is_refused(digits_model, tmp_path):
     data["model"] = dict(data["model"], hidden=data["model"]["hidden"] + 8)
     broken = tmp_path / "broken.pt"
     save_checkpoint(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
-    with pytest.raises(SeqocrError, match="does not match"):
+    with pytest.raises(SeqocrError, match="weights do not match the architecture"):
         seqocr.load(broken)
+
+
+def test_training_and_inference_share_one_preprocessing_and_decoding_path(digits_model, test_digits):
+    from seqocr.data.datasets import EncodedDataset, SynthSource, collate
+    from seqocr.recognizer import read_batch
+
+    synth = DigitStringSynth(SynthConfig(split="test", seed=3), digits=test_digits)
+    dataset = EncodedDataset(SynthSource(synth, 6), digits_model.preprocess, digits_model.charset)
+    for i in range(6):
+        image, _ = synth.sample(i)
+        torch.testing.assert_close(dataset[i][0], digits_model.prepare(image), rtol=0, atol=0)
+    batch = collate([dataset[i] for i in range(6)])
+    with torch.inference_mode():
+        validation_texts = [
+            d.text for d in read_batch(digits_model.model, digits_model.charset, batch.images, batch.widths)
+        ]
+    assert validation_texts == [p.text for p in digits_model.predict([synth.sample(i)[0] for i in range(6)])]

@@ -17,7 +17,9 @@ from seqocr.train.loop import ctc_loss, train
 
 def tiny_config(out, epochs=2) -> RunConfig:
     return RunConfig(
-        train=TrainConfig(out=str(out), epochs=epochs, samples_per_epoch=64, val_samples=32, batch_size=32, workers=0),
+        train=TrainConfig(
+            out=str(out), epochs=epochs, samples_per_epoch=64, val_samples=32, batch_size=32, workers=0, max_minutes=0
+        ),
         synth=SynthConfig(max_len=4),
     )
 
@@ -82,3 +84,15 @@ def test_ctc_learns_a_tiny_batch_perfectly(test_digits):
         if texts == batch.texts:
             break
     assert texts == batch.texts
+
+
+def test_the_learning_rate_warms_up_peaks_and_anneals_within_a_time_budget():
+    from seqocr.train.schedule import OneCycle
+
+    schedule = OneCycle(peak_lr=1e-2, total_steps=1000, total_seconds=60.0)
+    assert schedule.progress(step=100, seconds=30.0) == 0.5  # time is further along than steps
+    assert schedule.progress(step=900, seconds=6.0) == 0.9
+    assert schedule.lr(0.0) == pytest.approx(1e-2 / 25) and schedule.lr(0.15) == pytest.approx(1e-2)
+    assert schedule.lr(1.0) == pytest.approx(1e-2 / 1e4)
+    lrs = [schedule.lr(p / 100) for p in range(15, 101)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))  # monotone annealing after the peak

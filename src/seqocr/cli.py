@@ -149,27 +149,31 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    """Read every image; an unusable one gets a one-line error and the rest are still read."""
     from seqocr.recognizer import load
 
     recognizer = load(args.model)
-    prepared, failed = {}, 0
+    prepared, errors = {}, {}
     for index, path in enumerate(args.images):
         try:
             prepared[index] = recognizer.prepare(path, path)
         except SeqocrError as error:
-            failed += 1
+            errors[index] = str(error)
             print(f"seqocr: error: {error}", file=sys.stderr)
-            if args.json:
-                print(json.dumps({"path": path, "error": str(error)}), flush=True)
-    predictions = dict(zip(prepared, recognizer.predict_tensors(list(prepared.values()), args.batch_size), strict=True))
-    for index, path in enumerate(args.images):
-        if (p := predictions.get(index)) is None:
-            continue
+    predictions = recognizer.predict_tensors(list(prepared.values()), args.batch_size)
+    results = dict(zip(prepared, predictions, strict=True))
+    for index, path in enumerate(args.images):  # answers in input order, errors in place
+        p = results.get(index)
         if args.json:
-            print(json.dumps({"path": path, "text": p.text, "confidence": round(p.confidence, 6)}))
-        else:
+            row = (
+                {"path": path, "error": errors[index]}
+                if p is None
+                else {"path": path, "text": p.text, "confidence": round(p.confidence, 6)}
+            )
+            print(json.dumps(row))
+        elif p is not None:
             print(f"{path}\t{p.text}\t{p.confidence:.4f}")
-    return 1 if failed else 0
+    return 1 if errors else 0
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

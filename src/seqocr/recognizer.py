@@ -16,7 +16,7 @@ from seqocr.data.images import ImageInput, as_pil
 from seqocr.data.transform import pad_batch, preprocess
 from seqocr.decode import Decoded, greedy_decode
 from seqocr.errors import SeqocrError
-from seqocr.models import RecognitionModel, build_model
+from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.pretrained import resolve_model
 from seqocr.train.checkpoint import load_checkpoint
 
@@ -48,7 +48,7 @@ class Recognizer:
         model_config: ModelConfig,
         info: dict[str, Any],
     ):
-        self.model = model.eval().to(memory_format=torch.channels_last)
+        self.model = channels_last(model.eval())
         self.charset = charset
         self.preprocess = preprocess_config
         self.model_config = model_config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -35,8 +36,11 @@ def open_image(path: str | Path) -> Image.Image:
         raise
     except UnidentifiedImageError:
         raise SeqocrError(f"{path}: not an image (unknown or unsupported format)") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise SeqocrError(f"{path}: too many pixels (limit {MAX_PIXELS:,})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow refuses before we can read the size; its message carries the pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
+        raise SeqocrError(f"{path}: image too large ({size}, limit {MAX_PIXELS:,})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise SeqocrError(f"{path}: truncated or corrupt image ({error})") from None
 
@@ -44,7 +48,9 @@ def open_image(path: str | Path) -> Image.Image:
 def check_size(size: tuple[int, int], name: str) -> None:
     width, height = size
     if width * height > MAX_PIXELS:
-        raise SeqocrError(f"{name}: image too large ({width}x{height} pixels, limit {MAX_PIXELS:,})")
+        raise SeqocrError(
+            f"{name}: image too large ({width}x{height} = {width * height:,} pixels, limit {MAX_PIXELS:,})"
+        )
     if min(width, height) < MIN_SIDE:
         raise SeqocrError(f"{name}: image too small ({width}x{height}); need at least {MIN_SIDE}x{MIN_SIDE}")
 

@@ -36,7 +36,9 @@ def preprocess(image: Image.Image | np.ndarray, config: PreprocessConfig, name: 
     h, w = pixels.shape[:2]
     width = max(1, round(w * config.height / h))
     if width > config.max_width:
-        raise SeqocrError(f"{name}: too wide for its height ({w}x{h} becomes {width} px wide, limit {config.max_width})")
+        raise SeqocrError(
+            f"{name}: too wide for its height ({w}x{h} becomes {width} px wide, limit {config.max_width})"
+        )
     pixels = _resize(pixels, width, config.height)
     if width < config.min_width:  # pad tiny crops with background so T stays >= 1
         pad = [(0, 0), (0, config.min_width - width)] + [(0, 0)] * (pixels.ndim - 2)

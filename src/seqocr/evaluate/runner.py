@@ -36,12 +36,12 @@ def evaluate_folder(recognizer: Recognizer, data: str | Path, batch_size: int = 
         raise SeqocrError(f"{data}: no readable images ({len(problems)} problems)")
     predictions = recognizer.predict_tensors(tensors, batch_size)
     summary = summarize(truths, [p.text for p in predictions])
-    failures = [
+    failures: list[dict[str, Any]] = [
         {"path": str(path), "truth": truth, "prediction": p.text, "confidence": p.confidence}
         for path, truth, p in zip(paths, truths, predictions, strict=True)
         if p.text != truth
     ]
-    failures.sort(key=lambda f: -float(f["confidence"]))  # confident mistakes first: the worst kind
+    failures.sort(key=lambda f: -f["confidence"])  # confident mistakes first: the worst kind
     summary.update(
         data=str(data),
         model=recognizer.info.get("path"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 
 from seqocr.config import ModelConfig, PreprocessConfig
@@ -18,6 +19,11 @@ class RecognitionModel(nn.Module):
 
     def output_lengths(self, widths: Tensor) -> Tensor:  # (B,) widths -> (B,) time steps
         raise NotImplementedError
+
+
+def channels_last(model: RecognitionModel) -> RecognitionModel:
+    """Store convolution weights channels-last: oneDNN's fast layout on CPU."""
+    return model.to(memory_format=torch.channels_last)  # type: ignore[call-overload, no-any-return]
 
 
 Builder = Callable[[ModelConfig, PreprocessConfig, int], RecognitionModel]

@@ -26,13 +26,16 @@ from seqocr.data.datasets import Batch, EncodedDataset, SynthSource, WidthBucket
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
 from seqocr.evaluate.metrics import summarize
-from seqocr.models import RecognitionModel, build_model
+from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.recognizer import read_batch
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 from seqocr.train.run_folder import RunFolder
 from seqocr.train.schedule import OneCycle
 
 VALIDATION_SEED_OFFSET = 1_000_003  # validation strings never share a seed with training
+# Early stopping counts stale epochs only in the second half of the one-cycle schedule:
+# before that the learning rate is high and validation plateaus are expected.
+EARLY_STOP_AFTER = 0.5
 
 
 @dataclass
@@ -72,8 +75,9 @@ def ctc_loss(model: RecognitionModel, batch: Batch, charset: Charset) -> torch.T
 def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
     """Train per `config` into its run folder; returns the best checkpoint's path."""
     folder = RunFolder(config.train.out)
-    if resume:
-        config = replace(folder.read_config(), train=replace(folder.read_config().train, out=config.train.out))
+    if resume:  # the run's own config wins; only its folder may have moved
+        saved = folder.read_config()
+        config = replace(saved, train=replace(saved.train, out=config.train.out))
     else:
         folder.create(config)
     tc = config.train
@@ -81,8 +85,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
     charset = Charset(config.charset)
-    model = build_model(config.model, config.preprocess, charset.num_classes)
-    model = model.to(memory_format=torch.channels_last)  # faster convolutions on CPU
+    model = channels_last(build_model(config.model, config.preprocess, charset.num_classes))
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
     schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
@@ -92,13 +95,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         folder.keep_metrics_until(state.epoch)
 
     synth = DigitStringSynth(config.synth)
-    val_synth = DigitStringSynth(
-        replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET),
-        digits=load_split("val"),
-    )
-    val_set = _prerender(
-        EncodedDataset(SynthSource(val_synth, tc.val_samples), config.preprocess, charset), tc.batch_size
-    )
+    val_set = _validation_batches(config, charset)
     meta = {
         "charset": charset.chars,
         "model": to_dict(config.model),
@@ -106,25 +103,27 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         "seqocr": __version__,
         "command": command,
     }
-
     started = time.monotonic() - state.seconds
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         source = SynthSource(synth, tc.samples_per_epoch, start=(epoch - 1) * tc.samples_per_epoch)
         batches = WidthBucketedBatches(
-            EncodedDataset(source, config.preprocess, charset), tc.batch_size, seed=tc.seed + epoch
+            EncodedDataset(source, config.preprocess, charset), tc.batch_size, tc.seed + epoch
         )
         loader = DataLoader(batches, batch_size=None, num_workers=tc.workers)
         epoch_start = time.monotonic()
-        train_loss, seen = _train_epoch(model, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started)
+        train_loss, seen = _train_epoch(
+            model, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started
+        )
         train_seconds = time.monotonic() - epoch_start
         val = validate(model, val_set, charset)
         state.seconds = time.monotonic() - started
+        state.epoch = epoch
+        done = schedule.progress(state.step, state.seconds)
         improved = val["accuracy"] > state.best_accuracy
         if improved:
             state.best_accuracy, state.stale_epochs = val["accuracy"], 0
-        else:
+        elif done >= EARLY_STOP_AFTER:
             state.stale_epochs += 1
-        state.epoch = epoch
         row = {
             "epoch": epoch,
             "train_loss": train_loss,
@@ -136,28 +135,42 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
             "elapsed_s": state.seconds,
         }
         folder.append_metrics(row)
-        metrics = {k: row[k] for k in ("epoch", "val_accuracy", "val_cer", "elapsed_s")}
-        if improved:
-            save_checkpoint(folder.best, {**meta, "state_dict": model.state_dict(), "metrics": metrics})
-        save_checkpoint(
-            folder.last,
-            {
-                **meta,
-                "state_dict": model.state_dict(),
-                "metrics": metrics,
-                "optimizer": optimizer.state_dict(),
-                "state": asdict(state),
-            },
-        )
-        folder.plot()
+        _save(folder, meta, row, model, optimizer, state, improved)
         _report(epoch, row, improved)
         if state.stale_epochs >= tc.patience:
             print(f"early stop: no improvement for {tc.patience} epochs", file=sys.stderr)
             break
-        if schedule.progress(state.step, state.seconds) >= 1.0:
+        if done >= 1.0:
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
     return folder.best
+
+
+def _validation_batches(config: RunConfig, charset: Charset) -> list[Batch]:
+    """The fixed validation set: held-out MNIST training digits, its own seed."""
+    val_synth = DigitStringSynth(
+        replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET), digits=load_split("val")
+    )
+    source = SynthSource(val_synth, config.train.val_samples)
+    return _prerender(EncodedDataset(source, config.preprocess, charset), config.train.batch_size)
+
+
+def _save(
+    folder: RunFolder,
+    meta: dict[str, Any],
+    row: dict[str, Any],
+    model: RecognitionModel,
+    optimizer: torch.optim.Optimizer,
+    state: TrainState,
+    improved: bool,
+) -> None:
+    """`best.pt` (weights only) when validation improved; `last.pt` (all to resume) always."""
+    metrics = {k: row[k] for k in ("epoch", "val_accuracy", "val_cer", "elapsed_s")}
+    weights = {**meta, "state_dict": model.state_dict(), "metrics": metrics}
+    if improved:
+        save_checkpoint(folder.best, weights)
+    save_checkpoint(folder.last, {**weights, "optimizer": optimizer.state_dict(), "state": asdict(state)})
+    folder.plot()
 
 
 def _train_epoch(
