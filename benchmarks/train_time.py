@@ -49,9 +49,11 @@ def main() -> None:
     }
     path = write_results("train_time", results)
     when = "never" if reached is None else f"after {results['minutes_to_target']:.1f} min"
-    print(f"validation accuracy reached {100 * TARGET:.0f}%: {when}; best {100 * best['val_accuracy']:.2f}% "
-          f"(epoch {best['epoch']}); run took {results['total_minutes']:.1f} min; "
-          f"training {results['train_images_per_s_median']:.0f} images/s")
+    print(
+        f"validation accuracy reached {100 * TARGET:.0f}%: {when}; best {100 * best['val_accuracy']:.2f}% "
+        f"(epoch {best['epoch']}); run took {results['total_minutes']:.1f} min; "
+        f"training {results['train_images_per_s_median']:.0f} images/s"
+    )
     print(f"wrote {path}")
 
 

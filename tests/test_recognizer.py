@@ -108,3 +108,12 @@ def test_training_and_inference_share_one_preprocessing_and_decoding_path(digits
             d.text for d in read_batch(digits_model.model, digits_model.charset, batch.images, batch.widths)
         ]
     assert validation_texts == [p.text for p in digits_model.predict([synth.sample(i)[0] for i in range(6)])]
+
+
+def test_a_checkpoint_with_an_unknown_setting_is_refused(digits_model, tmp_path):
+    data = load_checkpoint(digits_model.info["path"])
+    data["preprocess"] = dict(data["preprocess"], sharpen=True)
+    odd = tmp_path / "odd.pt"
+    save_checkpoint(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
+    with pytest.raises(SeqocrError, match="configuration unreadable .*sharpen"):
+        seqocr.load(odd)

@@ -61,9 +61,12 @@ class Recognizer:
         missing = [key for key in ("charset", "model", "preprocess", "state_dict") if key not in data]
         if missing:
             raise SeqocrError(f"{path}: checkpoint lacks {', '.join(missing)}")
-        charset = Charset(data["charset"])
-        preprocess_config = from_dict(PreprocessConfig, data["preprocess"])
-        model_config = from_dict(ModelConfig, data["model"])
+        try:
+            charset = Charset(data["charset"])
+            preprocess_config = from_dict(PreprocessConfig, data["preprocess"])
+            model_config = from_dict(ModelConfig, data["model"])
+        except (ValueError, TypeError, SeqocrError) as error:
+            raise SeqocrError(f"{path}: checkpoint configuration unreadable ({error})") from None
         model = build_model(model_config, preprocess_config, charset.num_classes)
         try:
             model.load_state_dict(data["state_dict"])
