@@ -30,3 +30,20 @@ def test_notebook_style_images_are_28_px_tall(tmp_path, data_dir):
     for path, text in read_folder(out).samples:
         with Image.open(path) as image:
             assert image.size == (28 * len(text), 28)
+
+
+def test_nonsense_numbers_are_refused_before_anything_runs(tmp_path, capsys):
+    import pytest
+
+    for argv in (
+        ["data", "synth", "--out", str(tmp_path / "x"), "-n", "0"],
+        ["train", "--batch-size", "0"],
+        ["train", "--lr", "-1"],
+        ["train", "--max-minutes", "nan"],
+        ["predict", "--batch-size", "zero", "a.png"],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert "Traceback" not in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

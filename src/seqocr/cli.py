@@ -14,7 +14,9 @@ from seqocr.errors import SeqocrError
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
+    args.argv = argv
     try:
         return int(args.handler(args) or 0)
     except SeqocrError as error:
@@ -25,6 +27,41 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def count(text: str) -> int:
+    """A whole number >= 1: a count, a batch size, an epoch number."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqocr", description="Sequence text recognition: train, evaluate, read.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="make datasets").add_subparsers(dest="data_command", required=True)
     synth = data.add_parser("synth", help="write synthetic MNIST digit strings as PNGs and labels.tsv")
     synth.add_argument("--out", required=True, type=Path, help="folder to write (created)")
-    synth.add_argument("-n", type=int, default=1000, help="number of images (default 1000)")
+    synth.add_argument("-n", type=count, default=1000, help="number of images (default 1000)")
     _synth_options(synth)
     synth.add_argument(
         "--split", choices=("train", "val", "test"), default="test", help="MNIST digits to draw from (default test)"
@@ -44,16 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=("digits",), default="digits")
     train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--samples-per-epoch", type=int)
-    train.add_argument("--val-samples", type=int)
-    train.add_argument("--patience", type=int, help="stop after this many epochs without improvement")
+    train.add_argument("--epochs", type=count)
+    train.add_argument("--batch-size", type=count)
+    train.add_argument("--lr", type=positive_float)
+    train.add_argument("--samples-per-epoch", type=count)
+    train.add_argument("--val-samples", type=count)
+    train.add_argument("--patience", type=count, help="stop after this many epochs without improvement")
     train.add_argument("--seed", type=int)
-    train.add_argument("--max-minutes", type=float, help="stop after this much training time")
-    train.add_argument("--threads", type=int, help="torch threads (default: all cores)")
-    train.add_argument("--workers", type=int, help="data worker processes")
+    train.add_argument("--max-minutes", type=non_negative_float, help="stop after this much training time")
+    train.add_argument("--threads", type=count, help="torch threads (default: all cores)")
+    train.add_argument("--workers", type=non_negative_int, help="data worker processes (0: render in the trainer)")
     train.add_argument("--sequence", choices=("conv", "lstm"), help="sequence model after the backbone")
     _synth_options(train, defaults=False)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -63,14 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     evaluate.add_argument("--data", required=True, type=Path, help="folder with labels.tsv or label-named images")
     evaluate.add_argument("--json", type=Path, help="also write the metrics here as JSON")
-    evaluate.add_argument("--batch-size", type=int, default=64)
+    evaluate.add_argument("--batch-size", type=count, default=64)
     evaluate.set_defaults(handler=_cmd_eval)
 
     predict = commands.add_parser("predict", help="read images")
     predict.add_argument("images", nargs="+", help="image files")
     predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
-    predict.add_argument("--batch-size", type=int, default=64)
+    predict.add_argument("--batch-size", type=count, default=64)
     predict.set_defaults(handler=_cmd_predict)
 
     models = commands.add_parser("models", help="list bundled models")
@@ -79,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _synth_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:
-    parser.add_argument("--min-len", type=int, default=1 if defaults else None, help="shortest string")
-    parser.add_argument("--max-len", type=int, default=10 if defaults else None, help="longest string")
+    parser.add_argument("--min-len", type=count, default=1 if defaults else None, help="shortest string")
+    parser.add_argument("--max-len", type=count, default=10 if defaults else None, help="longest string")
     parser.add_argument(
         "--style",
         choices=("default", "notebook"),
@@ -128,7 +165,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         synth=replace(config.synth, **{k: v for k, v in synth.items() if v is not None}),
         model=replace(config.model, sequence=args.sequence or config.model.sequence),
     )
-    command = "seqocr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
     best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
     print(f"best checkpoint: {best}")
     return 0
