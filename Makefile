@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 RUN    ?= runs/digits-$(shell date +%Y%m%d-%H%M%S)
+TRAIN_ARGS ?=   # e.g. make run TRAIN_ARGS="--max-minutes 5"
 
 # Use the shared offline data when it sits beside the project; otherwise the loaders
 # look in ~/.cache/seqocr and download (with checksums) when they can.
@@ -26,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: setup
-	$(BIN)/seqocr train --preset digits --out $(RUN)
+	$(BIN)/seqocr train --preset digits --out $(RUN) $(TRAIN_ARGS)
 	$(BIN)/seqocr data synth --split test --seed 1 -n 2000 --out $(RUN)/testset
 	$(BIN)/seqocr eval --model $(RUN) --data $(RUN)/testset --json $(RUN)/eval.json
 
