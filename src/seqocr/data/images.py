@@ -34,6 +34,8 @@ def open_image(path: str | Path) -> Image.Image:
                 return image.copy() if image.mode != "P" else image.convert("RGBA")
     except SeqocrError:
         raise
+    except PermissionError:
+        raise SeqocrError(f"{path}: cannot read (permission denied)") from None
     except UnidentifiedImageError:
         raise SeqocrError(f"{path}: not an image (unknown or unsupported format)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
