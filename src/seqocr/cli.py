@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from seqocr.errors import SeqocrError
 
@@ -27,39 +30,27 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def count(text: str) -> int:
-    """A whole number >= 1: a count, a batch size, an epoch number."""
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def bounded(convert: Callable[[str], float], minimum: float, inclusive: bool = True) -> Callable[[str], Any]:
+    """An argparse type: a finite number of `convert`'s kind, at least (or above) `minimum`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a valid {convert.__name__}: {text!r}") from None
+        too_small = value < minimum if inclusive else value <= minimum
+        if not math.isfinite(value) or too_small:
+            bound = f">= {minimum}" if inclusive else f"> {minimum}"
+            raise argparse.ArgumentTypeError(f"must be a finite number {bound}, got {text}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError("must be greater than 0")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+count = bounded(int, 1)  # a count, a batch size, an epoch number
+non_negative_int = bounded(int, 0)
+positive_float = bounded(float, 0, inclusive=False)
+non_negative_float = bounded(float, 0)
 
 
 def build_parser() -> argparse.ArgumentParser:
