@@ -25,9 +25,9 @@ from seqocr.config import RunConfig, to_dict
 from seqocr.data.datasets import Batch, EncodedDataset, SynthSource, WidthBucketedBatches, collate
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
+from seqocr.decode import greedy_decode
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel, build_model, channels_last
-from seqocr.recognizer import read_batch
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 from seqocr.train.run_folder import RunFolder
 from seqocr.train.schedule import OneCycle
@@ -50,16 +50,19 @@ class TrainState:
 
 
 def ctc_loss(model: RecognitionModel, batch: Batch, charset: Charset) -> torch.Tensor:
-    """CTC loss per character of the batch.
-
-    Input lengths come from each image's real width, targets are never padded, and the
-    summed loss is divided by the number of characters so that every character weighs
-    the same (`reduction="mean"` would give a digit of a 10-digit string a tenth of the
-    weight of a lone digit).
-    """
+    """CTC loss per character of the batch (one forward pass)."""
     logits = model(batch.images, batch.widths)  # (B, T, C)
+    return ctc_loss_of(logits, model.output_lengths(batch.widths), batch, charset)
+
+
+def ctc_loss_of(logits: torch.Tensor, input_lengths: torch.Tensor, batch: Batch, charset: Charset) -> torch.Tensor:
+    """CTC loss of logits (B, T, C) whose real time steps are `input_lengths` (B,).
+
+    Targets are never padded, and the summed loss is divided by the number of characters
+    so that every character weighs the same (`reduction="mean"` would give a digit of a
+    10-digit string a tenth of the weight of a lone digit).
+    """
     log_probs = logits.log_softmax(-1).transpose(0, 1)  # (T, B, C)
-    input_lengths = model.output_lengths(batch.widths)
     total = F.ctc_loss(
         log_probs,
         batch.targets,
@@ -115,6 +118,9 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
             model, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started
         )
         train_seconds = time.monotonic() - epoch_start
+        if seen == 0:  # the budget ran out between epochs: nothing new to validate
+            print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
+            break
         val = validate(model, val_set, charset)
         state.seconds = time.monotonic() - started
         state.epoch = epoch
@@ -217,10 +223,12 @@ def _prerender(dataset: EncodedDataset, batch_size: int) -> list[Batch]:
 def validate(model: RecognitionModel, batches: list[Batch], charset: Charset) -> dict[str, float]:
     model.eval()
     truths, predictions, loss = [], [], 0.0
-    for batch in batches:
-        loss += ctc_loss(model, batch, charset).item() * len(batch.texts)
+    for batch in batches:  # one forward pass serves the loss and the decoding
+        logits = model(batch.images, batch.widths)  # (B, T, C)
+        lengths = model.output_lengths(batch.widths)
+        loss += ctc_loss_of(logits, lengths, batch, charset).item() * len(batch.texts)
         truths += batch.texts
-        predictions += [d.text for d in read_batch(model, charset, batch.images, batch.widths)]
+        predictions += [d.text for d in greedy_decode(logits, lengths, charset)]
     summary = summarize(truths, predictions)
     return {"loss": loss / len(truths), "accuracy": summary["accuracy"], "cer": summary["cer"]}
 
