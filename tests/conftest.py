@@ -43,3 +43,14 @@ def synth_folder(tmp_path_factory, test_digits) -> Path:
     out = tmp_path_factory.mktemp("synth")
     assert main(["data", "synth", "--out", str(out), "-n", "40", "--split", "test", "--seed", "7"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def captcha_folder(tmp_path_factory, data_dir) -> Path:
+    """60 captcha_images_v2 images (label in the file name), copied so tests may add files."""
+    import shutil
+
+    out = tmp_path_factory.mktemp("captcha")
+    for path in sorted((data_dir / "captcha_images_v2").glob("*.png"))[:60]:
+        shutil.copy(path, out / path.name)
+    return out

@@ -61,7 +61,8 @@ def test_cli_predict_prints_the_same_as_the_api(digits_model, synth_folder, caps
     api = digits_model.predict(paths)
     assert [r["path"] for r in rows] == paths
     assert [r["text"] for r in rows] == [p.text for p in api]
-    assert all(set(r) == {"path", "text", "confidence"} for r in rows)
+    assert all(set(r) == {"path", "text", "confidence", "chars"} for r in rows)
+    assert all(len(r["chars"]) == len(r["text"]) and all(0 <= c <= 1 for c in r["chars"]) for r in rows)
 
 
 def test_cli_eval_reports_accuracy_cer_and_lengths(synth_folder, tmp_path, capsys):

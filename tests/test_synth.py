@@ -58,3 +58,22 @@ def test_bad_settings_are_refused(test_digits):
         DigitStringSynth(SynthConfig(min_len=5, max_len=2), digits=test_digits)
     with pytest.raises(SeqocrError, match="style"):
         DigitStringSynth(SynthConfig(style="comic"), digits=test_digits)
+
+
+def test_augmented_digits_are_new_writers_yet_a_pure_function_of_seed_and_index(test_digits):
+    plain = DigitStringSynth(SynthConfig(split="test", seed=3), digits=test_digits)
+    augmented = DigitStringSynth(SynthConfig(split="test", seed=3, augment=True), digits=test_digits)
+    again = DigitStringSynth(SynthConfig(split="test", seed=3, augment=True), digits=test_digits)
+    for index in range(5):
+        image, text = augmented.sample(index)
+        same, same_text = again.sample(index)
+        assert text == same_text and np.array_equal(image, same)
+    differ = [not np.array_equal(plain.sample(i)[0], augmented.sample(i)[0]) for i in range(5)]
+    assert any(differ)
+
+
+def test_only_training_strings_are_augmented():
+    from seqocr.config import RunConfig
+
+    assert RunConfig().synth.augment is True  # the digits recipe's training strings
+    assert SynthConfig().augment is False  # what `seqocr data synth` and benchmarks write

@@ -5,14 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from seqocr.config import DecodeConfig, RunConfig
 from seqocr.errors import SeqocrError
+
+if TYPE_CHECKING:
+    from seqocr.recognizer import Prediction
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("seqocr: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`seqocr ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def bounded(convert: Callable[[str], float], minimum: float, inclusive: bool = True) -> Callable[[str], Any]:
@@ -53,6 +61,14 @@ positive_float = bounded(float, 0, inclusive=False)
 non_negative_float = bounded(float, 0)
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a share in [0, 1)."""
+    value = non_negative_float(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1, got {text}")
+    return float(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqocr", description="Sequence text recognition: train, evaluate, read.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,7 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(handler=_cmd_synth)
 
     train = commands.add_parser("train", help="train a recognizer into a run folder")
-    train.add_argument("--preset", choices=("digits",), default="digits")
+    train.add_argument(
+        "--preset",
+        choices=("digits", "folder", "captcha"),
+        help="a recipe (default: digits, or folder with --data)",
+    )
+    train.add_argument("--data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
+    train.add_argument("--val", type=Path, help="a separate validation folder (default: hold out --val-split)")
+    train.add_argument("--val-split", type=fraction, help="share of --data held out for validation (default 0.2)")
+    train.add_argument("--charset", help="the characters to read (default: those found in the labels)")
+    train.add_argument("--init", help="start from this model: a bundled name, checkpoint or run folder")
+    train.add_argument("--height", type=count, help="model input height in pixels")
+    train.add_argument("--channels", type=int, choices=(1, 3), help="1: grayscale, 3: colour")
+    train.add_argument("--no-augment", action="store_true", help="train on folder images unchanged")
     train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     train.add_argument("--epochs", type=count)
@@ -92,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, type=Path, help="folder with labels.tsv or label-named images")
     evaluate.add_argument("--json", type=Path, help="also write the metrics here as JSON")
     evaluate.add_argument("--batch-size", type=count, default=64)
+    _decode_options(evaluate)
     evaluate.set_defaults(handler=_cmd_eval)
 
     predict = commands.add_parser("predict", help="read images")
@@ -99,7 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--batch-size", type=count, default=64)
+    _decode_options(predict)
     predict.set_defaults(handler=_cmd_predict)
+
+    doctor = commands.add_parser("doctor", help="check a labelled folder before training on it")
+    doctor.add_argument("data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
+    geometry = doctor.add_mutually_exclusive_group()
+    geometry.add_argument("--model", help="check against this model's input geometry and charset")
+    geometry.add_argument(
+        "--preset", choices=("digits", "folder", "captcha"), help="check against this recipe (default folder)"
+    )
+    doctor.add_argument("--val", type=Path, help="a separate validation folder")
+    doctor.add_argument("--val-split", type=fraction, help="share held out for validation (default 0.2)")
+    doctor.add_argument("--seed", type=int, help="seed of the split (default 0, as in training)")
+    doctor.add_argument("--height", type=count, help="model input height in pixels")
+    doctor.add_argument("--json", type=Path, help="also write the full report here as JSON")
+    doctor.set_defaults(handler=_cmd_doctor)
 
     models = commands.add_parser("models", help="list bundled models")
     models.set_defaults(handler=_cmd_models)
@@ -117,6 +161,30 @@ def _synth_options(parser: argparse.ArgumentParser, defaults: bool = True) -> No
     )
 
 
+def _decode_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("decoding (constraints act inside a CTC prefix beam search)")
+    group.add_argument("--beam", type=count, help="beam search keeping N prefixes (default: greedy)")
+    group.add_argument("--n-best", type=count, default=1, help="return K alternatives with their confidences")
+    group.add_argument("--allowed", default="", help="only these characters, e.g. 0123456789")
+    group.add_argument("--length", type=count, help="exactly this many characters")
+    group.add_argument("--min-length", type=non_negative_int, default=0, help="at least this many characters")
+    group.add_argument("--max-length", type=count, help="at most this many characters")
+    group.add_argument("--pattern", default="", help="a regular expression the whole answer must match")
+
+
+def _decode_config(args: argparse.Namespace) -> DecodeConfig:
+    if args.length is not None and (args.min_length or args.max_length is not None):
+        raise SeqocrError("--length fixes the length; do not combine it with --min-length/--max-length")
+    return DecodeConfig(
+        beam=args.beam or 0,
+        n_best=args.n_best,
+        allowed=args.allowed,
+        min_length=args.length if args.length is not None else args.min_length,
+        max_length=args.length if args.length is not None else args.max_length,
+        pattern=args.pattern,
+    )
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from seqocr.config import SynthConfig
     from seqocr.data.writer import write_synth
@@ -129,9 +197,20 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from seqocr.train.loop import train
+
+    config = train_config_from(args)
+    command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
+    best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def train_config_from(args: argparse.Namespace) -> RunConfig:
+    """The preset's RunConfig with every option the user gave applied on top."""
     from seqocr.train.presets import preset
 
-    config = preset(args.preset)
+    name = args.preset or ("folder" if args.data else "digits")
+    config = preset(name)
     overrides = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -143,30 +222,37 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "max_minutes": args.max_minutes,
         "threads": args.threads,
         "workers": args.workers,
+        "init": args.init,
     }
+    default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
     train_config = replace(
-        config.train,
-        out=str(args.out or Path("runs") / args.preset),
-        **{k: v for k, v in overrides.items() if v is not None},
+        config.train, out=str(args.out or default_out), **{k: v for k, v in overrides.items() if v is not None}
     )
     synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style}
-    config = replace(
+    data = {
+        "path": str(args.data) if args.data else None,
+        "val_path": str(args.val) if args.val else None,
+        "val_split": args.val_split,
+        "augment": False if args.no_augment else None,
+    }
+    preprocess = {"height": args.height, "channels": args.channels}
+    charset = args.charset if args.charset is not None else ("" if args.data else config.charset)
+    return replace(
         config,
         train=train_config,
         synth=replace(config.synth, **{k: v for k, v in synth.items() if v is not None}),
+        data=replace(config.data, **{k: v for k, v in data.items() if v is not None}),
+        preprocess=replace(config.preprocess, **{k: v for k, v in preprocess.items() if v is not None}),
         model=replace(config.model, sequence=args.sequence or config.model.sequence),
+        charset=charset,
     )
-    command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
-    best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
-    print(f"best checkpoint: {best}")
-    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from seqocr.evaluate.runner import evaluate_folder, format_summary
     from seqocr.recognizer import load
 
-    summary = evaluate_folder(load(args.model), args.data, args.batch_size)
+    summary = evaluate_folder(load(args.model), args.data, args.batch_size, _decode_config(args))
     for problem in summary["problems"]:
         print(f"seqocr: warning: {problem}", file=sys.stderr)
     print(format_summary(summary))
@@ -181,6 +267,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from seqocr.recognizer import load
 
     recognizer = load(args.model)
+    decoding = _decode_config(args)
     prepared, errors = {}, {}
     for index, path in enumerate(args.images):
         try:
@@ -188,20 +275,55 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         except SeqocrError as error:
             errors[index] = str(error)
             print(f"seqocr: error: {error}", file=sys.stderr)
-    predictions = recognizer.predict_tensors(list(prepared.values()), args.batch_size)
+    predictions = recognizer.predict_tensors(list(prepared.values()), args.batch_size, decoding)
     results = dict(zip(prepared, predictions, strict=True))
     for index, path in enumerate(args.images):  # answers in input order, errors in place
         p = results.get(index)
         if args.json:
-            row = (
-                {"path": path, "error": errors[index]}
-                if p is None
-                else {"path": path, "text": p.text, "confidence": round(p.confidence, 6)}
-            )
-            print(json.dumps(row))
+            print(json.dumps({"path": path, "error": errors[index]} if p is None else _prediction_row(path, p)))
         elif p is not None:
             print(f"{path}\t{p.text}\t{p.confidence:.4f}")
+            for rank, (text, confidence) in enumerate(p.alternatives[1:], start=2):
+                print(f"{path}\t#{rank} {text}\t{confidence:.4f}")
     return 1 if errors else 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    """Exit status 1 on fatal problems, so scripts can stop before training."""
+    from seqocr.data.doctor import diagnose, format_report
+    from seqocr.train.init import read_init, with_init_geometry
+    from seqocr.train.presets import preset
+
+    config = preset(args.preset or "folder")
+    model_charset = None
+    if args.model:
+        init = read_init(args.model)
+        config, model_charset = with_init_geometry(config, init), init["charset"]
+    data = {
+        "path": str(args.data),
+        "val_path": str(args.val) if args.val else None,
+        "val_split": args.val_split,
+    }
+    config = replace(
+        config,
+        data=replace(config.data, **{k: v for k, v in data.items() if v is not None}),
+        train=replace(config.train, seed=config.train.seed if args.seed is None else args.seed),
+        preprocess=replace(config.preprocess, height=args.height or config.preprocess.height),
+    )
+    report = diagnose(config, model_charset)
+    print(format_report(report))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+    return 1 if report.fatal else 0
+
+
+def _prediction_row(path: str, p: Prediction) -> dict[str, Any]:
+    row: dict[str, Any] = {"path": path, "text": p.text, "confidence": round(p.confidence, 6)}
+    row["chars"] = [round(c, 6) for c in p.char_confidences]
+    if p.alternatives:
+        row["alternatives"] = [{"text": t, "confidence": round(c, 6)} for t, c in p.alternatives]
+    return row
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

@@ -36,6 +36,47 @@ class SynthConfig:
     min_len: int = 1
     max_len: int = 10
     style: str = "default"  # "default" | "notebook"
+    # Distort every digit (rotation, shear, aspect, a local elastic warp) so the model
+    # sees more writers than the 55,000 training digits: training only, never for test sets.
+    augment: bool = False
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """How logits become text. Greedy unless a beam or a constraint is asked for;
+    constraints are applied inside the CTC prefix beam search (decode/beam.py)."""
+
+    beam: int = 0  # 0: greedy (fastest); N: prefix beam search keeping N prefixes
+    n_best: int = 1  # answers to return per image, best first
+    allowed: str = ""  # characters the answer may use ("": all the model reads)
+    min_length: int = 0
+    max_length: int | None = None
+    pattern: str = ""  # a regular expression the whole answer must match
+
+    @property
+    def constrained(self) -> bool:
+        return bool(self.allowed or self.min_length or self.max_length is not None or self.pattern)
+
+    @property
+    def uses_beam(self) -> bool:
+        return self.beam > 0 or self.constrained or self.n_best > 1
+
+    @property
+    def beam_width(self) -> int:
+        return max(self.beam, self.n_best, DEFAULT_BEAM if not self.beam else 1)
+
+
+DEFAULT_BEAM = 10  # the beam used when only constraints or --n-best ask for a search
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Training data from a labelled folder; with no `path`, synthetic digit strings (`synth`)."""
+
+    path: str = ""
+    val_path: str = ""  # a separate validation folder; else `val_split` of `path`
+    val_split: float = 0.2  # held out with the run's seed; 0: no validation (the last epoch is kept)
+    augment: bool = True  # geometric and photometric changes every epoch (data/augment.py)
 
 
 @dataclass(frozen=True)
@@ -69,6 +110,7 @@ class TrainConfig:
     threads: int = 0  # 0: use torch's default
     workers: int = 1  # processes drawing synthetic samples while the model trains
     max_minutes: float = 18.0  # time budget; the LR schedule spans it (0: steps only)
+    init: str = ""  # start from this model's weights (a bundled name, checkpoint or run folder)
 
 
 @dataclass(frozen=True)
@@ -78,8 +120,9 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
-    synth: SynthConfig = field(default_factory=SynthConfig)
-    charset: str = "0123456789"
+    synth: SynthConfig = field(default_factory=lambda: SynthConfig(augment=True))
+    data: DataConfig = field(default_factory=DataConfig)
+    charset: str = "0123456789"  # "": the characters found in the training labels
 
 
 def to_dict(config: Any) -> dict[str, Any]:

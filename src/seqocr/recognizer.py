@@ -11,10 +11,10 @@ import torch
 from torch import Tensor
 
 from seqocr.charset import Charset
-from seqocr.config import ModelConfig, PreprocessConfig, from_dict
+from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig, from_dict
 from seqocr.data.images import ImageInput, as_pil
 from seqocr.data.transform import pad_batch, preprocess
-from seqocr.decode import Decoded, greedy_decode
+from seqocr.decode import Decoded, decode
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.pretrained import resolve_model
@@ -26,15 +26,25 @@ class Prediction:
     text: str
     confidence: float  # in [0, 1]
     char_confidences: tuple[float, ...]
+    alternatives: tuple[tuple[str, float], ...] = ()  # with --n-best: (text, confidence), best first
 
     def as_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "confidence": self.confidence, "chars": list(self.char_confidences)}
+        row: dict[str, Any] = {"text": self.text, "confidence": self.confidence, "chars": list(self.char_confidences)}
+        if self.alternatives:
+            row["alternatives"] = [{"text": t, "confidence": c} for t, c in self.alternatives]
+        return row
 
 
-def read_batch(model: RecognitionModel, charset: Charset, images: Tensor, widths: Tensor) -> list[Decoded]:
-    """The one decoding path: batch (B, C, H, W) with real widths (B,) -> decoded strings."""
+def read_batch(
+    model: RecognitionModel,
+    charset: Charset,
+    images: Tensor,
+    widths: Tensor,
+    decoding: DecodeConfig | None = None,
+) -> list[Decoded]:
+    """The one reading path: batch (B, C, H, W) with real widths (B,) -> decoded strings."""
     logits = model(images, widths)  # (B, T, C)
-    return greedy_decode(logits, model.output_lengths(widths), charset)
+    return decode(logits, model.output_lengths(widths), charset, decoding)
 
 
 class Recognizer:
@@ -76,25 +86,33 @@ class Recognizer:
         info = {"path": str(path), "metrics": data.get("metrics", {}), "command": data.get("command")}
         return cls(model, charset, preprocess_config, model_config, info)
 
-    def predict(self, images: Sequence[ImageInput], batch_size: int = 64) -> list[Prediction]:
-        """Read each image (a path, PIL image or HxW[xC] array); results keep input order."""
+    def predict(
+        self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[Prediction]:
+        """Read each image (a path, PIL image or HxW[xC] array); results keep input order.
+
+        `decoding` asks for beam search, n-best answers or constraints (allowed
+        characters, length, a regular expression); greedy by default."""
         tensors = [self.prepare(image, _name(image, i)) for i, image in enumerate(images)]
-        return self.predict_tensors(tensors, batch_size)
+        return self.predict_tensors(tensors, batch_size, decoding)
 
     def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
         """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
         return preprocess(as_pil(image, name), self.preprocess, name)
 
     @torch.inference_mode()
-    def predict_tensors(self, tensors: Sequence[Tensor], batch_size: int = 64) -> list[Prediction]:
+    def predict_tensors(
+        self, tensors: Sequence[Tensor], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[Prediction]:
         """Preprocessed images -> predictions; batches images of similar width together."""
         order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
         results: list[Prediction | None] = [None] * len(tensors)
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             images, widths = pad_batch([tensors[i] for i in chunk])
-            for i, decoded in zip(chunk, read_batch(self.model, self.charset, images, widths), strict=True):
-                results[i] = Prediction(decoded.text, decoded.confidence, decoded.char_confidences)
+            decoded_batch = read_batch(self.model, self.charset, images, widths, decoding)
+            for i, d in zip(chunk, decoded_batch, strict=True):
+                results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives)
         return results  # type: ignore[return-value]
 
 

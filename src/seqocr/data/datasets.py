@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -14,7 +15,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from seqocr.charset import Charset
 from seqocr.config import PreprocessConfig
-from seqocr.data.folder import LabelledFolder
+from seqocr.data.augment import augment_image
 from seqocr.data.images import open_image
 from seqocr.data.synth import DigitStringSynth
 from seqocr.data.transform import pad_batch, preprocess
@@ -39,8 +40,10 @@ class SynthSource:
 
 
 class FolderSource:
-    def __init__(self, folder: LabelledFolder):
-        self.samples = folder.samples
+    """(image, label) pairs of a folder dataset, decoded when asked for."""
+
+    def __init__(self, samples: list[tuple[Path, str]]):
+        self.samples = samples
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -48,6 +51,22 @@ class FolderSource:
     def __getitem__(self, index: int) -> tuple[Image.Image, str]:
         path, text = self.samples[index]
         return open_image(path), text
+
+
+class AugmentedSource:
+    """A source whose images are changed anew each epoch (data/augment.py); a sample
+    is a pure function of (seed, epoch, index), so a resumed run sees the same data."""
+
+    def __init__(self, source: Source, seed: int, epoch: int):
+        self.source, self.seed, self.epoch = source, seed, epoch
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> tuple[Image.Image, str]:
+        image, text = self.source[index]
+        pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
+        return augment_image(pil, np.random.default_rng([self.seed, self.epoch, index])), text
 
 
 @dataclass

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from seqocr.config import DataConfig
+from seqocr.data.checks import Excluded
 from seqocr.errors import SeqocrError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
@@ -72,3 +76,31 @@ def _read_labels_tsv(labels: Path, folder: LabelledFolder) -> None:
             folder.problems.append(f"{where}: image {name!r} not found")
             continue
         folder.samples.append((path, text))
+
+
+@dataclass
+class FolderSplit:
+    """A folder dataset split into training and validation (path, label) lists."""
+
+    train: list[tuple[Path, str]]
+    val: list[tuple[Path, str]]
+    excluded: list[Excluded] = field(default_factory=list)
+
+
+def split_folder(data: DataConfig, seed: int) -> FolderSplit:
+    """Read `data.path` (and `data.val_path`), holding out `val_split` with `seed`."""
+    folder = read_folder(data.path)
+    excluded = [Excluded.from_problem(p) for p in folder.problems]
+    if data.val_path:
+        val_folder = read_folder(data.val_path)
+        excluded += [Excluded.from_problem(p) for p in val_folder.problems]
+        return FolderSplit(folder.samples, val_folder.samples, excluded)
+    order = np.random.default_rng(seed).permutation(len(folder.samples))
+    n_val = round(data.val_split * len(folder.samples))
+    if data.val_split > 0 and not 0 < n_val < len(folder.samples):
+        raise SeqocrError(
+            f"{data.path}: {len(folder.samples)} images cannot be split {1 - data.val_split:.0%} / {data.val_split:.0%}"
+        )
+    val = [folder.samples[i] for i in sorted(order[:n_val])]
+    train = [folder.samples[i] for i in sorted(order[n_val:])]
+    return FolderSplit(train, val, excluded)

@@ -21,6 +21,8 @@ from seqocr.errors import SeqocrError
 
 STYLES = ("default", "notebook")
 INK_THRESHOLD = 24  # MNIST pixels above this count as ink when cropping a digit
+MESH_CELLS = 2  # the elastic warp moves the vertices of a 2x2 mesh over each digit
+DISTORT_PROBABILITY = 0.8  # some digits stay as written: the test digits are not distorted
 
 
 class DigitStringSynth:
@@ -43,7 +45,10 @@ class DigitStringSynth:
         text = "".join(str(int(self.digits.labels[i])) for i in picks)
         if self.config.style == "notebook":
             return np.hstack([self.digits.images[i] for i in picks]), text
-        return render_default([self._crop(int(i)) for i in picks], rng), text
+        glyphs = [self._crop(int(i)) for i in picks]
+        if self.config.augment:
+            glyphs = [distort(g, rng) if rng.random() < DISTORT_PROBABILITY else g for g in glyphs]
+        return render_default(glyphs, rng), text
 
     def _crop(self, i: int) -> Image.Image:
         """Digit `i` cropped to its ink; cached because cropping costs more than drawing."""
@@ -77,6 +82,31 @@ def render_default(glyphs: list[Image.Image], rng: np.random.Generator) -> np.nd
         region = canvas[py : py + h, px : px + w]
         np.maximum(region, crop[: region.shape[0], : region.shape[1]], out=region)
     return _style(Image.fromarray(canvas), rng)
+
+
+def distort(glyph: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """A new writer's version of a cropped glyph: rotation, shear, aspect and a local
+    elastic warp, in one resampling (a PIL mesh whose vertices are moved)."""
+    w, h = glyph.size
+    pad = int(0.3 * max(w, h)) + 2
+    out_w, out_h = w + 2 * pad, h + 2 * pad
+    angle, shear = rng.uniform(-0.2, 0.2), rng.uniform(-0.2, 0.2)
+    scale_x, scale_y = rng.uniform(0.8, 1.15), rng.uniform(0.9, 1.1)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    to_source = rotation @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([1 / scale_x, 1 / scale_y])
+    steps = np.arange(MESH_CELLS + 1) / MESH_CELLS
+    xs, ys = steps * out_w, steps * out_h
+    grid = np.stack(np.meshgrid(xs, ys), axis=-1)  # (rows, cols, 2) output vertices
+    source = (grid - [out_w / 2, out_h / 2]) @ to_source.T + [w / 2, h / 2]
+    source += rng.normal(0.0, 0.035 * max(w, h), size=source.shape)  # the elastic part
+    # PIL wants, per output cell, its box and the source quad (upper-left, lower-left,
+    # lower-right, upper-right corners)
+    quads = np.concatenate([source[:-1, :-1], source[1:, :-1], source[1:, 1:], source[:-1, 1:]], axis=-1)
+    cells = [(r, c) for r in range(MESH_CELLS) for c in range(MESH_CELLS)]
+    boxes = [(int(xs[c]), int(ys[r]), int(xs[c + 1]), int(ys[r + 1])) for r, c in cells]
+    mesh = list(zip(boxes, map(tuple, quads.reshape(-1, 8).tolist()), strict=True))
+    warped = glyph.transform((out_w, out_h), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
+    return Image.fromarray(_ink_crop(np.asarray(warped)))
 
 
 def _ink_crop(glyph: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ def preprocess(image: Image.Image | np.ndarray, config: PreprocessConfig, name: 
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     mode = "L" if config.channels == 1 else "RGB"
-    image = _flatten_alpha(image).convert(mode)
+    image = flatten_alpha(image).convert(mode)
     w, h = image.size
     if h > 2 * config.height:  # work at twice the target height: enough to find the ink, cheap
         image = image.resize((max(1, round(w * 2 * config.height / h)), 2 * config.height), Image.Resampling.BOX)
@@ -75,7 +75,7 @@ def _resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
     return np.stack(channels, axis=2)
 
 
-def _flatten_alpha(image: Image.Image) -> Image.Image:
+def flatten_alpha(image: Image.Image) -> Image.Image:
     """Composite transparent images onto white, as a viewer shows them."""
     if image.mode == "P":
         image = image.convert("RGBA")

@@ -1,5 +1,5 @@
 """Decoding model outputs into text with confidences."""
 
-from seqocr.decode.ctc import Decoded, greedy_decode
+from seqocr.decode.ctc import Decoded, decode, greedy_decode
 
-__all__ = ["Decoded", "greedy_decode"]
+__all__ = ["Decoded", "decode", "greedy_decode"]

@@ -1,4 +1,4 @@
-"""Greedy CTC decoding with confidences: the one decoding path for every caller."""
+"""CTC decoding with confidences: `decode` is the one entry point every caller uses."""
 
 from __future__ import annotations
 
@@ -8,21 +8,27 @@ import torch
 from torch import Tensor
 
 from seqocr.charset import Charset
+from seqocr.config import DecodeConfig
+from seqocr.decode.align import align
+from seqocr.decode.beam import Checker, prefix_beam_search
 
 
 @dataclass(frozen=True)
 class Decoded:
     """One read string.
 
-    `confidence` is the probability of the best CTC path (every frame's top class), so it
-    is 1 only when every frame is certain; `char_confidences[i]` is the highest
-    probability among the frames that emitted character i, at frames `char_frames[i]`.
+    Greedy decoding: `confidence` is the probability of the best CTC path (every frame's
+    top class), so it is 1 only when every frame is certain. Beam search: it is the
+    probability of the text over all its alignments. `char_confidences[i]` is the highest
+    probability among the frames that emitted character i, the first of which is
+    `char_frames[i]`. An answer no text satisfying the constraints fits is "" with 0.
     """
 
     text: str
     confidence: float
     char_confidences: tuple[float, ...]
     char_frames: tuple[int, ...]
+    alternatives: tuple[tuple[str, float], ...] = ()  # n-best (text, confidence), best first
 
 
 def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Decoded]:
@@ -45,4 +51,26 @@ def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Dec
             previous = token
         confidence = float(torch.exp(score[:length].sum())) if length > 0 else 0.0
         results.append(Decoded(charset.decode(ids), confidence, tuple(confs), tuple(frames)))
+    return results
+
+
+def decode(logits: Tensor, lengths: Tensor, charset: Charset, config: DecodeConfig | None = None) -> list[Decoded]:
+    """The one decoding entry point: greedy, or a (constrained) beam search per `config`."""
+    config = config or DecodeConfig()
+    if not config.uses_beam:
+        return greedy_decode(logits, lengths, charset)
+    checker = Checker(config, charset)  # validates the constraints once per call
+    log_probs = logits.float().log_softmax(-1)
+    results = []
+    for i, length in enumerate(lengths.tolist()):
+        hypotheses = prefix_beam_search(log_probs[i, :length], charset, checker, config.beam_width, config.n_best)
+        if not hypotheses:
+            results.append(Decoded("", 0.0, (), ()))
+            continue
+        best = hypotheses[0]
+        frames = align(log_probs[i, :length], best.text, charset)
+        ids = charset.encode(best.text)
+        confs = tuple(float(log_probs[i, f, c].exp().max()) for f, c in zip(frames, ids, strict=True))
+        alternatives = tuple((h.text, h.confidence) for h in hypotheses)
+        results.append(Decoded(best.text, best.confidence, confs, tuple(f[0] for f in frames), alternatives))
     return results

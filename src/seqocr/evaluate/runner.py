@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from seqocr.config import DecodeConfig
 from seqocr.data.folder import read_folder
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.metrics import summarize
@@ -13,7 +14,9 @@ from seqocr.recognizer import Recognizer
 MAX_FAILURES_LISTED = 50
 
 
-def evaluate_folder(recognizer: Recognizer, data: str | Path, batch_size: int = 64) -> dict[str, Any]:
+def evaluate_folder(
+    recognizer: Recognizer, data: str | Path, batch_size: int = 64, decoding: DecodeConfig | None = None
+) -> dict[str, Any]:
     """Metrics over every readable image of a folder dataset; problems are listed, not hidden.
 
     Labels with characters the model cannot emit are kept (they count as errors) and
@@ -34,7 +37,7 @@ def evaluate_folder(recognizer: Recognizer, data: str | Path, batch_size: int = 
         paths.append(path)
     if not tensors:
         raise SeqocrError(f"{data}: no readable images ({len(problems)} problems)")
-    predictions = recognizer.predict_tensors(tensors, batch_size)
+    predictions = recognizer.predict_tensors(tensors, batch_size, decoding)
     summary = summarize(truths, [p.text for p in predictions])
     failures: list[dict[str, Any]] = [
         {"path": str(path), "truth": truth, "prediction": p.text, "confidence": p.confidence}

@@ -14,6 +14,9 @@ from seqocr.errors import SeqocrError
 class RecognitionModel(nn.Module):
     """What every architecture provides: logits (B, T, C) and the real T of each image."""
 
+    # Parameters with one row per class: fine-tuning maps their rows by character.
+    class_indexed: tuple[str, ...] = ("head.weight", "head.bias")
+
     def forward(self, images: Tensor, widths: Tensor | None = None) -> Tensor:  # (B, T, C)
         raise NotImplementedError
 

@@ -1,8 +1,8 @@
 """The training loop: CTC on synthetic strings, validation every epoch, early stopping.
 
-Each epoch draws fresh samples (indices epoch * N .. (epoch + 1) * N of the synthesizer),
-so the model never sees the same string image twice; validation uses a fixed set made
-from held-out MNIST training digits.
+Each epoch draws fresh samples: new synthetic strings, or the folder's images changed
+anew by augmentation (train/data.py). Validation uses a fixed set: strings of held-out
+MNIST training digits, or the folder's held-out images.
 """
 
 from __future__ import annotations
@@ -22,17 +22,17 @@ from tqdm import tqdm
 from seqocr import __version__
 from seqocr.charset import Charset
 from seqocr.config import RunConfig, to_dict
-from seqocr.data.datasets import Batch, EncodedDataset, SynthSource, WidthBucketedBatches, collate
-from seqocr.data.mnist import load_split
-from seqocr.data.synth import DigitStringSynth
-from seqocr.decode import greedy_decode
+from seqocr.data.datasets import Batch, EncodedDataset, WidthBucketedBatches, collate
+from seqocr.data.folder import split_folder
+from seqocr.decode import decode
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
+from seqocr.train.data import TrainingData, resolve_charset
+from seqocr.train.init import load_initial_weights, read_init, with_init_geometry
 from seqocr.train.run_folder import RunFolder
 from seqocr.train.schedule import OneCycle
 
-VALIDATION_SEED_OFFSET = 1_000_003  # validation strings never share a seed with training
 # Early stopping counts stale epochs only in the second half of the one-cycle schedule:
 # before that the learning rate is high and validation plateaus are expected.
 EARLY_STOP_AFTER = 0.5
@@ -81,24 +81,38 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     if resume:  # the run's own config wins; only its folder may have moved
         saved = folder.read_config()
         config = replace(saved, train=replace(saved.train, out=config.train.out))
-    else:
+    init = read_init(config.train.init) if config.train.init and not resume else None
+    if init is not None:
+        config = with_init_geometry(config, init)
+    split = split_folder(config.data, config.train.seed) if config.data.path else None
+    charset = resolve_charset(config, split)
+    config = replace(config, charset=charset.chars)  # config.json records the charset used
+    if not resume:
         folder.create(config)
     tc = config.train
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
-    charset = Charset(config.charset)
     model = channels_last(build_model(config.model, config.preprocess, charset.num_classes))
+    data = TrainingData(config, charset, model, split)
+    if data.excluded:
+        folder.write_excluded([(e.where, e.reason) for e in data.excluded])
+        print(f"excluded {len(data.excluded)} samples, each with its reason in {folder.excluded_path}", file=sys.stderr)
+    if init is not None:
+        print(load_initial_weights(model, init, charset), file=sys.stderr)
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
+    steps_per_epoch = -(-data.samples_per_epoch // tc.batch_size)
     schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
     state = TrainState()
     if resume:
         state = _restore(folder, model, optimizer)
         folder.keep_metrics_until(state.epoch)
 
-    synth = DigitStringSynth(config.synth)
-    val_set = _validation_batches(config, charset)
+    val_set = (
+        _prerender(EncodedDataset(data.validation, config.preprocess, charset), tc.batch_size)
+        if data.validation is not None
+        else []
+    )
     meta = {
         "charset": charset.chars,
         "model": to_dict(config.model),
@@ -108,9 +122,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     }
     started = time.monotonic() - state.seconds
     for epoch in range(state.epoch + 1, tc.epochs + 1):
-        source = SynthSource(synth, tc.samples_per_epoch, start=(epoch - 1) * tc.samples_per_epoch)
         batches = WidthBucketedBatches(
-            EncodedDataset(source, config.preprocess, charset), tc.batch_size, tc.seed + epoch
+            EncodedDataset(data.epoch_source(epoch), config.preprocess, charset), tc.batch_size, tc.seed + epoch
         )
         loader = DataLoader(batches, batch_size=None, num_workers=tc.workers)
         epoch_start = time.monotonic()
@@ -121,21 +134,22 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         if seen == 0:  # the budget ran out between epochs: nothing new to validate
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
-        val = validate(model, val_set, charset)
+        val = validate(model, val_set, charset) if val_set else None
         state.seconds = time.monotonic() - started
         state.epoch = epoch
         done = schedule.progress(state.step, state.seconds)
-        improved = val["accuracy"] > state.best_accuracy
-        if improved:
+        # with no validation set, the latest weights are the best there is evidence for
+        improved = val is None or val["accuracy"] > state.best_accuracy
+        if val is not None and improved:
             state.best_accuracy, state.stale_epochs = val["accuracy"], 0
-        elif done >= EARLY_STOP_AFTER:
+        elif val is not None and done >= EARLY_STOP_AFTER:
             state.stale_epochs += 1
         row = {
             "epoch": epoch,
             "train_loss": train_loss,
-            "val_loss": val["loss"],
-            "val_accuracy": val["accuracy"],
-            "val_cer": val["cer"],
+            "val_loss": val["loss"] if val else None,
+            "val_accuracy": val["accuracy"] if val else None,
+            "val_cer": val["cer"] if val else None,
             "lr": optimizer.param_groups[0]["lr"],
             "train_images_per_s": seen / max(train_seconds, 1e-9),
             "elapsed_s": state.seconds,
@@ -150,15 +164,6 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
     return folder.best
-
-
-def _validation_batches(config: RunConfig, charset: Charset) -> list[Batch]:
-    """The fixed validation set: held-out MNIST training digits, its own seed."""
-    val_synth = DigitStringSynth(
-        replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET), digits=load_split("val")
-    )
-    source = SynthSource(val_synth, config.train.val_samples)
-    return _prerender(EncodedDataset(source, config.preprocess, charset), config.train.batch_size)
 
 
 def _save(
@@ -228,7 +233,7 @@ def validate(model: RecognitionModel, batches: list[Batch], charset: Charset) ->
         lengths = model.output_lengths(batch.widths)
         loss += ctc_loss_of(logits, lengths, batch, charset).item() * len(batch.texts)
         truths += batch.texts
-        predictions += [d.text for d in greedy_decode(logits, lengths, charset)]
+        predictions += [d.text for d in decode(logits, lengths, charset)]
     summary = summarize(truths, predictions)
     return {"loss": loss / len(truths), "accuracy": summary["accuracy"], "cer": summary["cer"]}
 
@@ -241,10 +246,16 @@ def _restore(folder: RunFolder, model: RecognitionModel, optimizer: Any) -> Trai
 
 
 def _report(epoch: int, row: dict[str, Any], improved: bool) -> None:
-    mark = " *best*" if improved else ""
+    if row["val_accuracy"] is None:
+        val, mark = "no validation set", ""
+    else:
+        val = (
+            f"val loss {row['val_loss']:.4f}  val acc {100 * row['val_accuracy']:.2f}%  "
+            f"val CER {100 * row['val_cer']:.3f}%"
+        )
+        mark = " *best*" if improved else ""
     print(
-        f"epoch {epoch}: train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}  "
-        f"val acc {100 * row['val_accuracy']:.2f}%  val CER {100 * row['val_cer']:.3f}%  "
+        f"epoch {epoch}: train loss {row['train_loss']:.4f}  {val}  "
         f"{row['train_images_per_s']:.0f} img/s  {row['elapsed_s'] / 60:.1f} min{mark}",
         file=sys.stderr,
         flush=True,

@@ -2,17 +2,57 @@
 
 from __future__ import annotations
 
-from seqocr.config import RunConfig
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, TrainConfig
 from seqocr.errors import SeqocrError
 
-PRESETS = {
-    # Digit strings of 1-10 MNIST digits in the realistic default style.
-    "digits": RunConfig(),
-}
+
+def digits() -> RunConfig:
+    """Digit strings of 1-10 MNIST digits in the realistic default style."""
+    return RunConfig()
+
+
+def folder() -> RunConfig:
+    """A labelled folder of a few hundred to many thousand images (`--data DIR`): 80/20
+    split with the run's seed, the charset read from the labels, augmentation every
+    epoch, and a BiLSTM, which reads touching and overlapping characters better than
+    local convolutions."""
+    return RunConfig(
+        train=TrainConfig(out="runs/folder", epochs=400, batch_size=32, lr=2e-3, patience=60, max_minutes=15.0),
+        model=ModelConfig(sequence="lstm", hidden=128, layers=2, dropout=0.25),
+        data=DataConfig(val_split=0.2),
+        charset="",
+    )
+
+
+def captcha() -> RunConfig:
+    """captcha_images_v2 (200x50, 5 of 19 symbols) with the folder recipe. Images are
+    not cropped to their ink: the noise line, not the text, would decide the crop."""
+    config = folder()
+    return replace(
+        config,
+        train=replace(config.train, out="runs/captcha"),
+        preprocess=PreprocessConfig(crop=False),
+        data=replace(config.data, path=str(captcha_dir())),
+    )
+
+
+def captcha_dir() -> Path:
+    """Where the captcha set is: $SEQOCR_DATA_DIR/captcha_images_v2, else ../shared/data."""
+    env = os.environ.get("SEQOCR_DATA_DIR")
+    base = Path(env) if env else Path("..") / "shared" / "data"
+    return base / "captcha_images_v2"
+
+
+PRESETS: dict[str, Callable[[], RunConfig]] = {"digits": digits, "folder": folder, "captcha": captcha}
 
 
 def preset(name: str) -> RunConfig:
     try:
-        return PRESETS[name]
+        return PRESETS[name]()
     except KeyError:
         raise SeqocrError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}") from None

@@ -1,4 +1,4 @@
-"""A run folder: config.json, metrics.jsonl, curves.png and the checkpoints."""
+"""A run folder: config.json, metrics.jsonl, curves.png, the checkpoints and excluded.tsv."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ class RunFolder:
         self.plot_path = self.root / "curves.png"
         self.best = self.root / "best.pt"
         self.last = self.root / "last.pt"
+        self.excluded_path = self.root / "excluded.tsv"
 
     def create(self, config: RunConfig) -> None:
         """Start a new run; refuses to overwrite an existing one."""
@@ -27,6 +28,11 @@ class RunFolder:
         self.root.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.config_path, json.dumps(to_dict(config), indent=2) + "\n")
         self.metrics_path.write_text("")
+
+    def write_excluded(self, rows: list[tuple[str, str]]) -> None:
+        """Every sample left out of training (where, reason): nothing is dropped silently."""
+        lines = ["where\treason"] + [f"{where}\t{reason}".replace("\n", " ") for where, reason in rows]
+        _write_atomic(self.excluded_path, "\n".join(lines) + "\n")
 
     def read_config(self) -> RunConfig:
         try:
@@ -62,11 +68,14 @@ class RunFolder:
         epochs = [r["epoch"] for r in rows]
         fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
         ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
-        ax_loss.plot(epochs, [r["val_loss"] for r in rows], "o-", label="validation")
+        validated = [r for r in rows if r["val_accuracy"] is not None]
+        if validated:
+            ax_loss.plot([r["epoch"] for r in validated], [r["val_loss"] for r in validated], "o-", label="validation")
         ax_loss.set(xlabel="epoch", ylabel="CTC loss", yscale="log", title="loss")
         ax_loss.legend()
-        ax_acc.plot(epochs, [100 * r["val_accuracy"] for r in rows], "o-", label="string accuracy")
-        ax_acc.plot(epochs, [100 * (1 - r["val_cer"]) for r in rows], "o-", label="1 - CER")
+        val_epochs = [r["epoch"] for r in validated]
+        ax_acc.plot(val_epochs, [100 * r["val_accuracy"] for r in validated], "o-", label="string accuracy")
+        ax_acc.plot(val_epochs, [100 * (1 - r["val_cer"]) for r in validated], "o-", label="1 - CER")
         ax_acc.set(xlabel="epoch", ylabel="%", title="validation")
         ax_acc.legend()
         fig.tight_layout()

@@ -1,0 +1,75 @@
+"""What a run trains and validates on: synthetic digit strings or a labelled folder.
+
+Both kinds give the loop the same things: a charset, a fresh source each epoch, and a
+fixed validation source (or none). A folder is checked first (data/checks.py): every
+sample left out is listed in the run folder's `excluded.tsv` with its reason.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import replace
+
+import torch
+
+from seqocr.charset import Charset
+from seqocr.config import RunConfig
+from seqocr.data.checks import Excluded, check_samples
+from seqocr.data.datasets import AugmentedSource, FolderSource, Source, SynthSource
+from seqocr.data.folder import FolderSplit
+from seqocr.data.mnist import load_split
+from seqocr.data.synth import DigitStringSynth
+from seqocr.errors import SeqocrError
+from seqocr.models import RecognitionModel
+
+VALIDATION_SEED_OFFSET = 1_000_003  # validation strings never share a seed with training
+
+
+def resolve_charset(config: RunConfig, split: FolderSplit | None) -> Charset:
+    """The configured charset, or the characters of all labels when it is ""."""
+    if config.charset:
+        return Charset(config.charset)
+    if split is None:
+        raise SeqocrError("an empty charset can only be inferred from a labelled folder (--data)")
+    return Charset.from_labels([text for _, text in split.train + split.val])
+
+
+class TrainingData:
+    """The sources a run draws from, built once the model (and so its geometry) exists."""
+
+    def __init__(self, config: RunConfig, charset: Charset, model: RecognitionModel, split: FolderSplit | None):
+        self.config, self.charset = config, charset
+        self.excluded: list[Excluded] = []
+        if split is None:
+            self._synth = DigitStringSynth(config.synth)
+            val_synth = DigitStringSynth(
+                replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET, augment=False),
+                digits=load_split("val"),
+            )
+            self.validation: Source | None = SynthSource(val_synth, config.train.val_samples)
+            return
+
+        @functools.cache
+        def steps(width: int) -> int:
+            return int(model.output_lengths(torch.tensor([width]))[0])
+
+        train = check_samples(split.train, config.preprocess, steps, charset)
+        val = check_samples(split.val, config.preprocess, steps, charset)
+        self.excluded = split.excluded + train.excluded + val.excluded
+        if not train.kept:
+            raise SeqocrError(f"{config.data.path}: no usable training images ({len(self.excluded)} excluded)")
+        self._train = FolderSource(train.samples)
+        self.validation = FolderSource(val.samples) if val.kept else None
+
+    @property
+    def samples_per_epoch(self) -> int:
+        return self.config.train.samples_per_epoch if self.config.data.path == "" else len(self._train)
+
+    def epoch_source(self, epoch: int) -> Source:
+        """Fresh strings each epoch (synthetic), or the folder's images changed anew (augmented)."""
+        if self.config.data.path == "":
+            n = self.config.train.samples_per_epoch
+            return SynthSource(self._synth, n, start=(epoch - 1) * n)
+        if self.config.data.augment:
+            return AugmentedSource(self._train, seed=self.config.train.seed, epoch=epoch)
+        return self._train

@@ -1,0 +1,96 @@
+"""Training on a labelled folder: charset from labels, split, exclusions, fine-tuning."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from seqocr.charset import Charset
+from seqocr.cli import main
+from seqocr.config import DataConfig
+from seqocr.data.augment import augment_image
+from seqocr.data.folder import split_folder
+from seqocr.recognizer import load
+from seqocr.train.checkpoint import load_checkpoint
+from seqocr.train.init import load_initial_weights
+
+QUICK = ["--epochs", "1", "--max-minutes", "0", "--workers", "0", "--no-progress", "--batch-size", "16"]
+
+
+@pytest.fixture
+def mixed_folder(tmp_path, captcha_folder):
+    """Captchas plus the same pictures in palette, 16-bit and grayscale modes, and two bad samples."""
+    folder = tmp_path / "mixed"
+    shutil.copytree(captcha_folder, folder)
+    sources = sorted(folder.glob("*.png"))
+    Image.open(sources[0]).convert("P").save(folder / "p1aaa.png")
+    gray = np.asarray(Image.open(sources[1]).convert("L"), dtype=np.uint16) * 257
+    Image.fromarray(gray).save(folder / "i16bb.png")
+    Image.open(sources[2]).convert("L").resize((150, 40)).save(folder / "l8ccc.png")
+    (folder / "broken.png").write_bytes(sources[3].read_bytes()[:300])
+    Image.open(sources[4]).resize((20, 50)).save(folder / "toolongforthis.png")
+    return folder
+
+
+def test_a_folder_run_infers_the_charset_and_lists_what_it_excluded(tmp_path, mixed_folder, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(mixed_folder), "--out", str(out), *QUICK]) == 0
+    config = json.loads((out / "config.json").read_text())
+    labels = [p.stem for p in mixed_folder.glob("*.png") if p.stem not in ("broken", "toolongforthis")]
+    assert config["charset"] == "".join(sorted(set("".join(labels + ["broken", "toolongforthis"]))))
+    excluded = (out / "excluded.tsv").read_text()
+    assert "broken.png\t" in excluded and "toolongforthis.png\tlabel 'toolongforthis' needs 15 time steps" in excluded
+    assert "excluded 2 samples" in capsys.readouterr().err
+    assert load(out).predict([mixed_folder / "p1aaa.png"])[0].confidence >= 0.0
+
+
+def test_the_split_is_fixed_by_the_seed_and_disjoint(captcha_folder):
+    a = split_folder(DataConfig(path=str(captcha_folder), val_split=0.25), seed=5)
+    b = split_folder(DataConfig(path=str(captcha_folder), val_split=0.25), seed=5)
+    c = split_folder(DataConfig(path=str(captcha_folder), val_split=0.25), seed=6)
+    assert a.train == b.train and a.val == b.val and a.val != c.val
+    assert len(a.val) == 15 and len(a.train) == 45 and not set(a.val) & set(a.train)
+
+
+def test_no_validation_split_keeps_the_last_epoch(tmp_path, captcha_folder, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--preset", "captcha", "--data", str(captcha_folder), "--val-split", "0", "--out", str(out)]
+    assert main([*args, *QUICK]) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["val_accuracy"] is None and (out / "best.pt").is_file()
+    assert "no validation set" in capsys.readouterr().err
+
+
+def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
+    init = load_checkpoint(digits_model.info["path"])
+    charset = Charset("0123abc")
+    model = type(digits_model.model)(digits_model.model_config, digits_model.preprocess, charset.num_classes)
+    fresh_row = model.head.weight[charset.encode("a")[0]].clone()
+    message = load_initial_weights(model, init, charset)
+    old, old_head = Charset(init["charset"]), init["state_dict"]["head.weight"]
+    for char in "0123":
+        assert torch.equal(model.head.weight[charset.encode(char)[0]], old_head[old.encode(char)[0]])
+    assert torch.equal(model.head.weight[0], old_head[0])  # the blank
+    assert torch.equal(model.head.weight[charset.encode("a")[0]], fresh_row)
+    assert torch.equal(model.backbone.body[0][0].weight, init["state_dict"]["backbone.body.0.0.weight"])
+    assert "4 of 7 characters kept" in message
+
+
+def test_init_from_the_bundled_digits_model_trains_on_a_new_charset(tmp_path, captcha_folder, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--init", "digits", "--data", str(captcha_folder), "--out", str(out), *QUICK]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["sequence"] == "conv"  # the digits model's geometry, not the folder preset's
+    assert "characters kept" in capsys.readouterr().err
+
+
+def test_augmentation_keeps_size_and_mode_and_is_a_function_of_its_seed(captcha_folder):
+    image = Image.open(sorted(captcha_folder.glob("*.png"))[0])
+    a = augment_image(image, np.random.default_rng(1))
+    b = augment_image(image, np.random.default_rng(1))
+    c = augment_image(image, np.random.default_rng(2))
+    assert a.size == image.size and a.mode == "RGB"
+    assert np.array_equal(np.asarray(a), np.asarray(b)) and not np.array_equal(np.asarray(a), np.asarray(c))
