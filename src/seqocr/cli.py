@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, help="also write the metrics here as JSON")
     evaluate.add_argument("--batch-size", type=count, default=64)
     _decode_options(evaluate)
+    evaluate.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
     evaluate.set_defaults(handler=_cmd_eval)
 
     predict = commands.add_parser("predict", help="read images")
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--batch-size", type=count, default=64)
     _decode_options(predict)
+    predict.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
     predict.set_defaults(handler=_cmd_predict)
 
     doctor = commands.add_parser("doctor", help="check a labelled folder before training on it")
@@ -144,6 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--height", type=count, help="model input height in pixels")
     doctor.add_argument("--json", type=Path, help="also write the full report here as JSON")
     doctor.set_defaults(handler=_cmd_doctor)
+
+    export = commands.add_parser("export", help="export a model to ONNX, checked against PyTorch")
+    export.add_argument("model", help="bundled name, checkpoint or run folder")
+    export.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
+    export.add_argument("--quantize", action="store_true", help="int8 weights (dynamic quantization)")
+    export.add_argument("--check-data", type=Path, help="a labelled folder whose images the check reads too")
+    export.set_defaults(handler=_cmd_export)
+
+    bench = commands.add_parser("bench", help="images/s and latency of a model on both backends")
+    bench.add_argument("model", nargs="?", default="digits", help="bundled name, checkpoint, run folder or .onnx")
+    bench.add_argument("--data", type=Path, help="a labelled folder to read (default: 1-10 digit test strings)")
+    bench.add_argument("-n", type=count, default=512, help="images to read (default 512)")
+    bench.add_argument("--backend", choices=("torch", "onnx", "both"), default="both")
+    bench.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    bench.set_defaults(handler=_cmd_bench)
 
     models = commands.add_parser("models", help="list bundled models")
     models.set_defaults(handler=_cmd_models)
@@ -252,7 +269,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from seqocr.evaluate.runner import evaluate_folder, format_summary
     from seqocr.recognizer import load
 
-    summary = evaluate_folder(load(args.model), args.data, args.batch_size, _decode_config(args))
+    summary = evaluate_folder(load(args.model, args.backend), args.data, args.batch_size, _decode_config(args))
     for problem in summary["problems"]:
         print(f"seqocr: warning: {problem}", file=sys.stderr)
     print(format_summary(summary))
@@ -266,7 +283,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     """Read every image; an unusable one gets a one-line error and the rest are still read."""
     from seqocr.recognizer import load
 
-    recognizer = load(args.model)
+    recognizer = load(args.model, args.backend)
     decoding = _decode_config(args)
     prepared, errors = {}, {}
     for index, path in enumerate(args.images):
@@ -324,6 +341,36 @@ def _prediction_row(path: str, p: Prediction) -> dict[str, Any]:
     if p.alternatives:
         row["alternatives"] = [{"text": t, "confidence": round(c, 6)} for t, c in p.alternatives]
     return row
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from seqocr.export.checks import check_images, real_check_images
+    from seqocr.export.onnx import export_onnx
+    from seqocr.recognizer import load
+
+    recognizer = load(args.model)
+    real = real_check_images(recognizer, args.check_data)
+    check = export_onnx(recognizer, args.out, check_images(recognizer), real, quantize=args.quantize)
+    print(
+        f"wrote {args.out}: checked on {check.images} images, max logit difference "
+        f"{check.max_logit_difference:.2e}, {100 * check.agreement:.1f}% read identically"
+    )
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from seqocr.export.bench import bench_images, format_bench, run_bench
+
+    backends = ["torch", "onnx"] if args.backend == "both" else [args.backend]
+    if str(args.model).endswith(".onnx"):
+        backends = ["onnx"]
+    images = bench_images(args.data, args.n)
+    results = run_bench(args.model, backends, images)
+    print(format_bench(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

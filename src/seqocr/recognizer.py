@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -35,30 +35,56 @@ class Prediction:
         return row
 
 
+class Network(Protocol):
+    """What a backend runs: a padded batch (B, C, H, W) and real widths (B,) ->
+    logits (B, T, C) and each image's real number of time steps (B,)."""
+
+    def __call__(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]: ...
+
+
+class TorchNetwork:
+    def __init__(self, model: RecognitionModel):
+        self.model = model
+
+    def __call__(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model(images, widths), self.model.output_lengths(widths)
+
+
 def read_batch(
-    model: RecognitionModel,
+    network: RecognitionModel | Network,
     charset: Charset,
     images: Tensor,
     widths: Tensor,
     decoding: DecodeConfig | None = None,
 ) -> list[Decoded]:
     """The one reading path: batch (B, C, H, W) with real widths (B,) -> decoded strings."""
-    logits = model(images, widths)  # (B, T, C)
-    return decode(logits, model.output_lengths(widths), charset, decoding)
+    run = TorchNetwork(network) if isinstance(network, RecognitionModel) else network
+    logits, lengths = run(images, widths)
+    return decode(logits, lengths, charset, decoding)
 
 
 class Recognizer:
-    """A model with its charset and preprocessing, ready to read images."""
+    """A model with its charset and preprocessing, ready to read images.
+
+    `backend` is "torch" (the model itself) or "onnx" (ONNX Runtime running its
+    exported graph); both share the preprocessing and decoding here."""
 
     def __init__(
         self,
-        model: RecognitionModel,
+        model: RecognitionModel | None,
         charset: Charset,
         preprocess_config: PreprocessConfig,
         model_config: ModelConfig,
         info: dict[str, Any],
+        network: Network | None = None,
     ):
-        self.model = channels_last(model.eval())
+        self.model = channels_last(model.eval()) if model is not None else None
+        if network is None:
+            if self.model is None:
+                raise ValueError("a Recognizer needs a model or a network")
+            network = TorchNetwork(self.model)
+        self.network = network
+        self.backend = "torch" if isinstance(network, TorchNetwork) else "onnx"
         self.charset = charset
         self.preprocess = preprocess_config
         self.model_config = model_config
@@ -110,7 +136,7 @@ class Recognizer:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             images, widths = pad_batch([tensors[i] for i in chunk])
-            decoded_batch = read_batch(self.model, self.charset, images, widths, decoding)
+            decoded_batch = read_batch(self.network, self.charset, images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
                 results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives)
         return results  # type: ignore[return-value]
@@ -120,6 +146,22 @@ def _name(image: ImageInput, index: int) -> str:
     return str(image) if isinstance(image, (str, Path)) else f"image {index}"
 
 
-def load(name_or_path: str | Path = "digits") -> Recognizer:
-    """Load a bundled model by name ("digits") or a checkpoint / run folder by path."""
-    return Recognizer.from_checkpoint(name_or_path)
+def load(name_or_path: str | Path = "digits", backend: str = "torch") -> Recognizer:
+    """Load a bundled model by name ("digits"), a checkpoint, a run folder or an exported
+    .onnx file. `backend="onnx"` runs a checkpoint through ONNX Runtime: it is exported
+    once (checked against PyTorch) into the user cache and reused."""
+    if backend not in BACKENDS:
+        raise SeqocrError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
+    if str(name_or_path).endswith(".onnx"):
+        from seqocr.export.cache import load_onnx
+
+        return load_onnx(name_or_path)
+    recognizer = Recognizer.from_checkpoint(name_or_path)
+    if backend == "onnx":
+        from seqocr.export.cache import onnx_twin
+
+        return onnx_twin(recognizer)
+    return recognizer
+
+
+BACKENDS = ("torch", "onnx")

@@ -46,7 +46,7 @@ class Backbone(nn.Module):
     def forward(self, x: Tensor, widths: Tensor | None = None) -> Tensor:
         """x (B, C, H, W) -> (B, C', H', W'); columns past each image's width are zeroed
         after every layer, so a padded batch computes exactly what each image alone would."""
-        if widths is None or bool((widths == x.shape[-1]).all()):
+        if widths is None or not needs_mask(widths, x.shape[-1]):
             return self.body(x)
         for layer in self.body:
             x = layer(x)
@@ -67,6 +67,14 @@ def _layer_lengths(layer: nn.Module, widths: Tensor) -> Tensor:
             k, s, p = (_width_of(module.kernel_size), _width_of(module.stride), _width_of(module.padding))
             widths = torch.div(widths + 2 * p - k, s, rounding_mode="floor") + 1
     return widths
+
+
+def needs_mask(lengths: Tensor, total: int) -> bool:
+    """Whether some sequence of a batch is shorter than the padded size. An exported
+    graph always masks: it must be right for every batch, not just the traced one."""
+    if torch.jit.is_tracing() or torch.compiler.is_exporting():
+        return True
+    return not bool((lengths == total).all())
 
 
 def mask_beyond(lengths: Tensor, total: int) -> Tensor:
@@ -100,7 +108,7 @@ class ConvSequence(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None) -> Tensor:
         x = x.transpose(1, 2)  # (B, F, T)
-        if lengths is None or bool((lengths == x.shape[-1]).all()):
+        if lengths is None or not needs_mask(lengths, x.shape[-1]):
             return self.body(x).transpose(1, 2)  # (B, T, hidden)
         mask = mask_beyond(lengths, x.shape[-1]).unsqueeze(1)  # (B, 1, T)
         for block in self.body:

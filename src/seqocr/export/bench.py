@@ -1,0 +1,91 @@
+"""`seqocr bench`: images/s at batch 1 and 64 and single-image latency, per backend.
+
+Both the end-to-end figure (decode the image file or array, preprocess, run, decode
+the text) and the network + decoding figure on preprocessed images are reported, so
+one sees where the time goes.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from seqocr.data.images import ImageInput
+from seqocr.recognizer import Recognizer, load
+
+LATENCY_IMAGES = 300
+
+
+def bench_images(data: Path | None, count: int) -> list[ImageInput]:
+    """A labelled folder's images, or default-style 1-10 digit strings of MNIST test digits."""
+    if data is not None:
+        from seqocr.data.folder import read_folder
+
+        paths: list[ImageInput] = [path for path, _ in read_folder(data).samples]
+        return (paths * (count // max(len(paths), 1) + 1))[:count]
+    from seqocr.config import SynthConfig
+    from seqocr.data.mnist import load_split
+    from seqocr.data.synth import DigitStringSynth
+
+    synth = DigitStringSynth(SynthConfig(split="test", seed=5), digits=load_split("test"))
+    return [synth.sample(i)[0] for i in range(count)]
+
+
+def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
+    recognizer.predict(images[:64])  # warm up: first calls allocate and pick kernels
+    started = time.perf_counter()
+    tensors = [recognizer.prepare(image) for image in images]
+    preprocess_s = time.perf_counter() - started
+    started = time.perf_counter()
+    recognizer.predict_tensors(tensors, batch_size=64)
+    network_s = time.perf_counter() - started
+    latencies, network_latencies = [], []
+    for image, tensor in zip(images[:LATENCY_IMAGES], tensors[:LATENCY_IMAGES], strict=True):
+        started = time.perf_counter()
+        recognizer.predict([image])
+        latencies.append(1000 * (time.perf_counter() - started))
+        started = time.perf_counter()
+        recognizer.predict_tensors([tensor], batch_size=1)
+        network_latencies.append(1000 * (time.perf_counter() - started))
+    return {
+        "backend": recognizer.backend,
+        "images": len(images),
+        "batch64_images_per_s_end_to_end": len(images) / (preprocess_s + network_s),
+        "batch64_images_per_s_network_and_decoding": len(images) / network_s,
+        "preprocess_images_per_s": len(images) / preprocess_s,
+        "batch1_images_per_s_end_to_end": 1000 / statistics.mean(latencies),
+        "latency_ms_end_to_end": percentiles(latencies),
+        "latency_ms_network_and_decoding": percentiles(network_latencies),
+    }
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        p: ordered[min(len(ordered) - 1, int(q * len(ordered)))] for p, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+    }
+
+
+def run_bench(model: str, backends: list[str], images: list[ImageInput]) -> dict[str, Any]:
+    results: dict[str, Any] = {"model": str(model), "backends": {}}
+    for backend in backends:
+        recognizer = load(model, backend)
+        results["backends"][backend] = measure(recognizer, images)
+    return results
+
+
+def format_bench(results: dict[str, Any]) -> str:
+    lines = [f"model {results['model']}"]
+    for backend, r in results["backends"].items():
+        lat, net = r["latency_ms_end_to_end"], r["latency_ms_network_and_decoding"]
+        lines += [
+            f"{backend:<6} batch 64: {r['batch64_images_per_s_end_to_end']:.0f} images/s end to end, "
+            f"{r['batch64_images_per_s_network_and_decoding']:.0f} network + decoding "
+            f"(preprocessing {r['preprocess_images_per_s']:.0f} images/s)",
+            f"{backend:<6} batch 1: {r['batch1_images_per_s_end_to_end']:.0f} images/s; latency end to end "
+            f"p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f}, p99 {lat['p99']:.2f}; "
+            f"network + decoding p50 {net['p50']:.2f} ms, p99 {net['p99']:.2f}",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,84 @@
+"""ONNX export: kept only when ONNX Runtime agrees with PyTorch; the same answers either way."""
+
+import json
+
+import pytest
+import torch
+
+import seqocr
+from seqocr.cli import main
+from seqocr.data.folder import read_folder
+from seqocr.errors import SeqocrError
+from seqocr.export import onnx as onnx_export
+from seqocr.export.checks import check_images, real_check_images
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, digits_model):
+    path = tmp_path_factory.mktemp("onnx") / "digits.onnx"
+    check = onnx_export.export_onnx(digits_model, path, check_images(digits_model), real_check_images(digits_model))
+    return path, check
+
+
+def test_the_export_matches_pytorch_on_random_and_real_images(exported):
+    path, check = exported
+    assert path.is_file() and check.images == 124
+    assert check.max_logit_difference <= onnx_export.LOGIT_TOLERANCE and check.strings_identical
+
+
+def test_an_exported_file_reads_like_the_checkpoint(exported, digits_model, synth_folder):
+    path, _ = exported
+    paths = [p for p, _ in read_folder(synth_folder).samples]
+    onnx_model = seqocr.load(path)
+    assert onnx_model.backend == "onnx" and onnx_model.charset == digits_model.charset
+    torch_answers = digits_model.predict(paths)
+    onnx_answers = onnx_model.predict(paths)
+    assert [a.text for a in onnx_answers] == [a.text for a in torch_answers]
+    for a, b in zip(onnx_answers, torch_answers, strict=True):
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
+
+
+def test_an_export_that_disagrees_fails_and_leaves_nothing(tmp_path, digits_model, monkeypatch):
+    real_trace = onnx_export._trace
+
+    def trace_a_different_network(model, path, channels, height):
+        broken = seqocr.load("digits").model
+        with torch.no_grad():
+            broken.head.bias[1] += 5.0  # now it reads far more zeros
+        real_trace(broken, path, channels, height)
+
+    monkeypatch.setattr(onnx_export, "_trace", trace_a_different_network)
+    out = tmp_path / "broken.onnx"
+    with pytest.raises(SeqocrError, match="disagrees with PyTorch"):
+        onnx_export.export_onnx(digits_model, out, check_images(digits_model), real_check_images(digits_model))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_int8_export_is_smaller_and_checked_on_real_images(tmp_path, exported, capsys):
+    out = tmp_path / "digits-int8.onnx"
+    assert main(["export", "digits", "--out", str(out), "--quantize"]) == 0
+    assert "checked on 100 images" in capsys.readouterr().out
+    assert out.stat().st_size < 0.5 * exported[0].stat().st_size
+    assert seqocr.load(out).info["quantized"] == "int8"
+
+
+def test_the_onnx_backend_from_the_command_line(tmp_path, synth_folder, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    paths = [str(p) for p, _ in read_folder(synth_folder).samples[:6]]
+    assert main(["predict", "--json", *paths]) == 0
+    torch_rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert main(["predict", "--json", "--backend", "onnx", *paths]) == 0
+    onnx_rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in onnx_rows] == [r["text"] for r in torch_rows]
+    assert list((tmp_path / "seqocr" / "onnx").glob("digits-*.onnx"))  # exported once, cached
+
+
+def test_bench_reports_both_backends(tmp_path, synth_folder, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    out = tmp_path / "bench.json"
+    assert main(["bench", "digits", "--data", str(synth_folder), "-n", "32", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())["backends"]
+    assert set(results) == {"torch", "onnx"}
+    for r in results.values():
+        assert r["batch64_images_per_s_end_to_end"] > 0 and r["latency_ms_end_to_end"]["p50"] > 0
+    assert "batch 64" in capsys.readouterr().out
