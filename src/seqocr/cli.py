@@ -162,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, help="also write the figures here as JSON")
     bench.set_defaults(handler=_cmd_bench)
 
+    serve = commands.add_parser("serve", help="an HTTP service and a drawing page")
+    serve.add_argument(
+        "--model",
+        action="append",
+        help="a model to serve (repeat for several; default digits); the first is the default",
+    )
+    serve.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=non_negative_int, default=8000)
+    serve.add_argument("--max-body-mb", type=positive_float, default=8.0, help="largest request body")
+    serve.add_argument("--max-images", type=count, default=64, help="most images per request")
+    serve.add_argument("--max-pixels", type=count, default=4_000_000, help="largest image, in pixels")
+    serve.set_defaults(handler=_cmd_serve)
+
     models = commands.add_parser("models", help="list bundled models")
     models.set_defaults(handler=_cmd_models)
     return parser
@@ -370,6 +384,24 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from seqocr.config import ServeConfig
+    from seqocr.serve import serve
+
+    serve(
+        ServeConfig(
+            models=tuple(args.model or ["digits"]),
+            backend=args.backend,
+            host=args.host,
+            port=args.port,
+            max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+            max_images=args.max_images,
+            max_pixels=args.max_pixels,
+        )
+    )
     return 0
 
 

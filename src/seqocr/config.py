@@ -125,6 +125,21 @@ class RunConfig:
     charset: str = "0123456789"  # "": the characters found in the training labels
 
 
+@dataclass(frozen=True)
+class ServeConfig:
+    """`seqocr serve`: which models, where, and the limits every request must respect."""
+
+    models: tuple[str, ...] = ("digits",)  # loaded once at start; the first is the default
+    backend: str = "torch"  # "torch" | "onnx"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_images: int = 64  # per request
+    max_pixels: int = 4_000_000  # per image, checked from its header before decoding
+    max_batch: int = 64  # images read in one network run
+    batch_wait_ms: float = 2.0  # how long a batch waits for more requests
+
+
 def to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 

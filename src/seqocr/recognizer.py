@@ -13,7 +13,7 @@ from torch import Tensor
 from seqocr.charset import Charset
 from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig, from_dict
 from seqocr.data.images import ImageInput, as_pil
-from seqocr.data.transform import pad_batch, preprocess
+from seqocr.data.transform import pad_batch, preprocess, preprocess_with_box
 from seqocr.decode import Decoded, decode
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model, channels_last
@@ -27,12 +27,18 @@ class Prediction:
     confidence: float  # in [0, 1]
     char_confidences: tuple[float, ...]
     alternatives: tuple[tuple[str, float], ...] = ()  # with --n-best: (text, confidence), best first
+    char_x: tuple[float, ...] = ()  # where each character was read: x in the input image's pixels
 
     def as_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {"text": self.text, "confidence": self.confidence, "chars": list(self.char_confidences)}
+        if self.char_x:
+            row["char_x"] = list(self.char_x)
         if self.alternatives:
             row["alternatives"] = [{"text": t, "confidence": c} for t, c in self.alternatives]
         return row
+
+
+Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
 
 
 class Network(Protocol):
@@ -119,18 +125,28 @@ class Recognizer:
 
         `decoding` asks for beam search, n-best answers or constraints (allowed
         characters, length, a regular expression); greedy by default."""
-        tensors = [self.prepare(image, _name(image, i)) for i, image in enumerate(images)]
-        return self.predict_tensors(tensors, batch_size, decoding)
+        prepared = [self.prepare_with_box(image, _name(image, i)) for i, image in enumerate(images)]
+        return self.predict_tensors([t for t, _ in prepared], batch_size, decoding, [b for _, b in prepared])
 
     def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
         """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
         return preprocess(as_pil(image, name), self.preprocess, name)
 
+    def prepare_with_box(self, image: ImageInput, name: str = "image") -> tuple[Tensor, Box]:
+        """`prepare`, and the part of the input image the tensor shows (to locate characters)."""
+        return preprocess_with_box(as_pil(image, name), self.preprocess, name)
+
     @torch.inference_mode()
     def predict_tensors(
-        self, tensors: Sequence[Tensor], batch_size: int = 64, decoding: DecodeConfig | None = None
+        self,
+        tensors: Sequence[Tensor],
+        batch_size: int = 64,
+        decoding: DecodeConfig | None = None,
+        boxes: Sequence[Box] | None = None,
     ) -> list[Prediction]:
-        """Preprocessed images -> predictions; batches images of similar width together."""
+        """Preprocessed images -> predictions; batches images of similar width together.
+        With each tensor's `boxes` (from `prepare_with_box`), predictions say where in the
+        input image each character was read."""
         order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
         results: list[Prediction | None] = [None] * len(tensors)
         for start in range(0, len(order), batch_size):
@@ -138,8 +154,16 @@ class Recognizer:
             images, widths = pad_batch([tensors[i] for i in chunk])
             decoded_batch = read_batch(self.network, self.charset, images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
-                results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives)
+                char_x = _char_x(d, tensors[i].shape[-1], boxes[i]) if boxes is not None else ()
+                results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives, char_x)
         return results  # type: ignore[return-value]
+
+
+def _char_x(decoded: Decoded, width: int, box: Box) -> tuple[float, ...]:
+    """Each character's emitting frame, mapped back to an x in the input image."""
+    left, _, right, _ = box
+    steps = max(decoded.steps, 1)
+    return tuple(round(left + (f + 0.5) / steps * (right - left), 1) for f in decoded.char_frames)
 
 
 def _name(image: ImageInput, index: int) -> str:

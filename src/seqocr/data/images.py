@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import warnings
 from pathlib import Path
@@ -26,32 +27,47 @@ def open_image(path: str | Path) -> Image.Image:
     try:
         if path.stat().st_size == 0:
             raise SeqocrError(f"{path}: empty file")
+        return _decode(path, str(path))
+    except PermissionError:
+        raise SeqocrError(f"{path}: cannot read (permission denied)") from None
+
+
+def decode_image(data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode an image sent as bytes (an upload), with the same checks as a file; the
+    size is checked from the header, before any pixel is decoded."""
+    if not data:
+        raise SeqocrError(f"{name}: empty file")
+    return _decode(io.BytesIO(data), name, max_pixels)
+
+
+def _decode(source: Path | io.BytesIO, name: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                check_size(image.size, str(path))
+            with Image.open(source) as image:
+                check_size(image.size, name, max_pixels)
                 image.load()
                 return image.copy() if image.mode != "P" else image.convert("RGBA")
     except SeqocrError:
         raise
     except PermissionError:
-        raise SeqocrError(f"{path}: cannot read (permission denied)") from None
+        raise
     except UnidentifiedImageError:
-        raise SeqocrError(f"{path}: not an image (unknown or unsupported format)") from None
+        raise SeqocrError(f"{name}: not an image (unknown or unsupported format)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         # Pillow refuses before we can read the size; its message carries the pixel count.
         found = re.search(r"\((\d+) pixels\)", str(error))
         size = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
-        raise SeqocrError(f"{path}: image too large ({size}, limit {MAX_PIXELS:,})") from None
+        raise SeqocrError(f"{name}: image too large ({size}, limit {max_pixels:,})") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise SeqocrError(f"{path}: truncated or corrupt image ({error})") from None
+        raise SeqocrError(f"{name}: truncated or corrupt image ({error})") from None
 
 
-def check_size(size: tuple[int, int], name: str) -> None:
+def check_size(size: tuple[int, int], name: str, max_pixels: int = MAX_PIXELS) -> None:
     width, height = size
-    if width * height > MAX_PIXELS:
+    if width * height > max_pixels:
         raise SeqocrError(
-            f"{name}: image too large ({width}x{height} = {width * height:,} pixels, limit {MAX_PIXELS:,})"
+            f"{name}: image too large ({width}x{height} = {width * height:,} pixels, limit {max_pixels:,})"
         )
     if min(width, height) < MIN_SIDE:
         raise SeqocrError(f"{name}: image too small ({width}x{height}); need at least {MIN_SIDE}x{MIN_SIDE}")

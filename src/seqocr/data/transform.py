@@ -18,21 +18,33 @@ def preprocess(image: Image.Image | np.ndarray, config: PreprocessConfig, name: 
     contrast to the full range, crops to the ink plus a margin, and resizes to
     `config.height` keeping the aspect ratio.
     """
+    return preprocess_with_box(image, config, name)[0]
+
+
+def preprocess_with_box(
+    image: Image.Image | np.ndarray, config: PreprocessConfig, name: str = "image"
+) -> tuple[Tensor, tuple[float, float, float, float]]:
+    """`preprocess`, and the box (left, top, right, bottom) of the input image, in its own
+    pixels, that the tensor shows: to draw where each character was read."""
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     mode = "L" if config.channels == 1 else "RGB"
     image = flatten_alpha(image).convert(mode)
     w, h = image.size
+    scale = 1.0  # input pixels per working pixel
     if h > 2 * config.height:  # work at twice the target height: enough to find the ink, cheap
         image = image.resize((max(1, round(w * 2 * config.height / h)), 2 * config.height), Image.Resampling.BOX)
+        scale = h / (2 * config.height)
     pixels = np.asarray(image, dtype=np.float32) / 255.0  # (H, W) or (H, W, 3)
     if config.polarity == "auto" and np.median(pixels) > 0.5:
         pixels = 1.0 - pixels  # mostly light: dark ink on paper; make the ink bright
     low, high = float(pixels.min()), float(pixels.max())
     if high - low > 1e-3:
         pixels = (pixels - low) / (high - low)
+    box = (0.0, 0.0, float(w), float(h))
     if config.crop:
-        pixels = crop_to_ink(pixels)
+        pixels, (top, bottom, left, right) = crop_to_ink(pixels)
+        box = (left * scale, top * scale, right * scale, bottom * scale)
     h, w = pixels.shape[:2]
     width = max(1, round(w * config.height / h))
     if width > config.max_width:
@@ -44,11 +56,12 @@ def preprocess(image: Image.Image | np.ndarray, config: PreprocessConfig, name: 
         pad = [(0, 0), (0, config.min_width - width)] + [(0, 0)] * (pixels.ndim - 2)
         pixels = np.pad(pixels, pad)
     tensor = torch.from_numpy(np.array(pixels, dtype=np.float32))  # a writable copy
-    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    return (tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)), box
 
 
-def crop_to_ink(pixels: np.ndarray, margin: float = 0.12) -> np.ndarray:
-    """Crop (H, W[, C]) bright-ink pixels to the ink's bounding box plus `margin` x its height.
+def crop_to_ink(pixels: np.ndarray, margin: float = 0.12) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """Crop (H, W[, C]) bright-ink pixels to the ink's bounding box plus `margin` x its height;
+    also returns the crop's (top, bottom, left, right).
 
     Ink is what stays above a quarter of full brightness on a 3x3 box-blurred copy:
     isolated noise pixels fall below it, a one-pixel stroke (a third after the blur)
@@ -61,11 +74,11 @@ def crop_to_ink(pixels: np.ndarray, margin: float = 0.12) -> np.ndarray:
     ink = blurred > 64
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if len(rows) == 0:
-        return pixels
+        return pixels, (0, gray.shape[0], 0, gray.shape[1])
     pad = max(1, round(margin * (rows[-1] - rows[0] + 1)))
     top, bottom = max(0, rows[0] - pad), min(gray.shape[0], rows[-1] + 1 + pad)
     left, right = max(0, cols[0] - pad), min(gray.shape[1], cols[-1] + 1 + pad)
-    return pixels[top:bottom, left:right]
+    return pixels[top:bottom, left:right], (int(top), int(bottom), int(left), int(right))
 
 
 def _resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -29,6 +29,7 @@ class Decoded:
     char_confidences: tuple[float, ...]
     char_frames: tuple[int, ...]
     alternatives: tuple[tuple[str, float], ...] = ()  # n-best (text, confidence), best first
+    steps: int = 0  # the image's number of time steps: char_frames[i] / steps locates character i
 
 
 def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Decoded]:
@@ -50,7 +51,7 @@ def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Dec
                 confs[-1] = probs[t]
             previous = token
         confidence = float(torch.exp(score[:length].sum())) if length > 0 else 0.0
-        results.append(Decoded(charset.decode(ids), confidence, tuple(confs), tuple(frames)))
+        results.append(Decoded(charset.decode(ids), confidence, tuple(confs), tuple(frames), steps=length))
     return results
 
 
@@ -65,12 +66,13 @@ def decode(logits: Tensor, lengths: Tensor, charset: Charset, config: DecodeConf
     for i, length in enumerate(lengths.tolist()):
         hypotheses = prefix_beam_search(log_probs[i, :length], charset, checker, config.beam_width, config.n_best)
         if not hypotheses:
-            results.append(Decoded("", 0.0, (), ()))
+            results.append(Decoded("", 0.0, (), (), steps=length))
             continue
         best = hypotheses[0]
         frames = align(log_probs[i, :length], best.text, charset)
         ids = charset.encode(best.text)
         confs = tuple(float(log_probs[i, f, c].exp().max()) for f, c in zip(frames, ids, strict=True))
         alternatives = tuple((h.text, h.confidence) for h in hypotheses)
-        results.append(Decoded(best.text, best.confidence, confs, tuple(f[0] for f in frames), alternatives))
+        first_frames = tuple(f[0] for f in frames)
+        results.append(Decoded(best.text, best.confidence, confs, first_frames, alternatives, steps=length))
     return results

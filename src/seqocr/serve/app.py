@@ -1,0 +1,207 @@
+"""The HTTP service: models loaded once, requests batched together, limits with clear 4xx.
+
+POST /v1/recognize takes images as multipart `images` fields or as JSON
+{"images": ["<base64>", ...]}, optionally `model`, and answers in input order. A bad
+image fails alone: its result is {"error": ...} and the others are still read (422
+only when none could be). GET /v1/models, GET /healthz, GET / (a drawing page) and
+the OpenAPI schema at /openapi.json and /docs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from seqocr.config import ServeConfig
+from seqocr.data.images import decode_image
+from seqocr.errors import SeqocrError
+from seqocr.recognizer import Prediction, Recognizer
+from seqocr.serve.batcher import MicroBatcher
+
+FIELDS = {"images", "model"}
+
+
+def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastAPI:
+    """An app serving `recognizers` (name -> loaded model); the first is the default."""
+    default = next(iter(recognizers))
+    batchers = {name: MicroBatcher(r, config.max_batch, config.batch_wait_ms) for name, r in recognizers.items()}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        for batcher in batchers.values():
+            batcher.start()
+        yield
+        for batcher in batchers.values():
+            await batcher.stop()
+
+    app = FastAPI(
+        title="seqocr",
+        summary="Read a line of characters (digit strings, captchas) from images.",
+        lifespan=lifespan,
+    )
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", "models": list(recognizers)}
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {
+            "default": default,
+            "models": [
+                {
+                    "name": name,
+                    "charset": r.charset.chars,
+                    "backend": r.backend,
+                    "metrics": r.info.get("metrics", {}),
+                    "images_read": batchers[name].images,
+                    "batches": batchers[name].batches,
+                }
+                for name, r in recognizers.items()
+            ],
+        }
+
+    @app.post(
+        "/v1/recognize",
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "images": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                                "model": {"type": "string"},
+                            },
+                            "required": ["images"],
+                        }
+                    },
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "images": {"type": "array", "items": {"type": "string", "format": "byte"}},
+                                "model": {"type": "string"},
+                            },
+                            "required": ["images"],
+                        }
+                    },
+                }
+            }
+        },
+    )
+    async def recognize(request: Request) -> JSONResponse:
+        """Read one or more images; results come in input order."""
+        name, blobs = await _parse(request, config)
+        model = name or default
+        if model not in recognizers:
+            raise HTTPException(404, f"unknown model {model!r}; available: {', '.join(recognizers)}")
+        recognizer = recognizers[model]
+        prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
+        good = [p for p in prepared if not isinstance(p, str)]
+        predictions = iter(await batchers[model].read([t for t, _ in good], [b for _, b in good]) if good else [])
+        results = [{"error": p} if isinstance(p, str) else _result(next(predictions)) for p in prepared]
+        status = 200 if good else 422
+        return JSONResponse({"model": model, "results": results}, status_code=status)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def page() -> str:
+        return resources.files("seqocr.serve").joinpath("page.html").read_text()
+
+    return app
+
+
+async def _parse(request: Request, config: ServeConfig) -> tuple[str | None, list[tuple[str, bytes]]]:
+    """The requested model and the (name, bytes) of each image, or a 4xx saying what is wrong."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+        raise HTTPException(413, f"request body too large ({int(declared):,} bytes, limit {config.max_body_bytes:,})")
+    body = bytearray()
+    async for chunk in request.stream():  # also bounds bodies sent without a length
+        body += chunk
+        if len(body) > config.max_body_bytes:
+            raise HTTPException(413, f"request body too large (limit {config.max_body_bytes:,} bytes)")
+    request._body = bytes(body)  # let Starlette parse the form from what was read
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "multipart/form-data":
+        model, blobs = await _parse_form(request, config)
+    elif kind == "application/json":
+        model, blobs = _parse_json(bytes(body))
+    else:
+        raise HTTPException(415, "send multipart/form-data with 'images' files, or JSON {\"images\": [base64, ...]}")
+    if not blobs:
+        raise HTTPException(422, "no images: send one or more 'images'")
+    if len(blobs) > config.max_images:
+        raise HTTPException(413, f"too many images ({len(blobs)}, limit {config.max_images} per request)")
+    return model, blobs
+
+
+async def _parse_form(request: Request, config: ServeConfig) -> tuple[str | None, list[tuple[str, bytes]]]:
+    try:
+        form = await request.form(max_files=config.max_images + 1, max_fields=config.max_images + 8)
+    except Exception as error:  # python-multipart's errors for malformed bodies
+        raise HTTPException(400, f"malformed multipart body ({error})") from None
+    unknown = sorted(set(form.keys()) - FIELDS)
+    if unknown:
+        raise HTTPException(422, f"unexpected field {unknown[0]!r}: send images as 'images' (and optionally 'model')")
+    blobs = []
+    for index, item in enumerate(form.getlist("images")):
+        if not isinstance(item, UploadFile):
+            raise HTTPException(422, f"'images' #{index + 1} is text, not a file upload")
+        blobs.append((item.filename or f"image {index + 1}", await item.read()))
+    model = form.get("model")
+    return (model if isinstance(model, str) else None), blobs
+
+
+def _parse_json(body: bytes) -> tuple[str | None, list[tuple[str, bytes]]]:
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise HTTPException(400, f"body is not valid JSON ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise HTTPException(422, 'expected a JSON object {"images": ["<base64>", ...]}')
+    unknown = sorted(set(data) - FIELDS)
+    if unknown:
+        raise HTTPException(422, f"unexpected field {unknown[0]!r}: send 'images' (and optionally 'model')")
+    model = data.get("model")
+    if model is not None and not isinstance(model, str):
+        raise HTTPException(422, "'model' must be a string")
+    blobs = []
+    for index, item in enumerate(data["images"]):
+        if not isinstance(item, str):
+            raise HTTPException(422, f"images[{index}] is not a base64 string")
+        payload = item.split(",", 1)[1] if item.startswith("data:") else item  # accept data: URLs
+        try:
+            blobs.append((f"images[{index}]", base64.b64decode(payload, validate=True)))
+        except (binascii.Error, ValueError):
+            raise HTTPException(400, f"images[{index}] is not valid base64") from None
+    return model, blobs
+
+
+def _prepare_all(recognizer: Recognizer, blobs: list[tuple[str, bytes]], config: ServeConfig) -> list[Any]:
+    """Decode and preprocess each image; a failure becomes that image's error message."""
+    prepared: list[Any] = []
+    for name, data in blobs:
+        try:
+            prepared.append(recognizer.prepare_with_box(decode_image(data, name, config.max_pixels), name))
+        except SeqocrError as error:
+            prepared.append(str(error))
+    return prepared
+
+
+def _result(p: Prediction) -> dict[str, Any]:
+    chars = [
+        {"char": c, "confidence": round(conf, 6), "x": x}
+        for c, conf, x in zip(p.text, p.char_confidences, p.char_x or [None] * len(p.text), strict=True)
+    ]
+    return {"text": p.text, "confidence": round(p.confidence, 6), "chars": chars}

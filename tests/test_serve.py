@@ -1,0 +1,142 @@
+"""The HTTP service, started for real on a loopback port and spoken to over HTTP."""
+
+import base64
+import io
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from seqocr.data.folder import read_folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), "--max-body-mb", "1", "--max-images", "4"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"server did not start: {process.stdout.read().decode()}")
+        time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def pngs(synth_folder):
+    return [(path, path.read_bytes()) for path, _ in read_folder(synth_folder).samples[:6]]
+
+
+def png_of(array) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_multipart_and_json_give_the_python_apis_answers_in_input_order(server, pngs, digits_model):
+    expected = [p.text for p in digits_model.predict([path for path, _ in pngs[:4]])]
+    files = [("images", (path.name, data, "image/png")) for path, data in pngs[:4]]
+    response = httpx.post(f"{server}/v1/recognize", files=files)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["text"] for r in results] == expected
+    for r in results:
+        assert 0 <= r["confidence"] <= 1 and len(r["chars"]) == len(r["text"])
+        assert all(set(c) == {"char", "confidence", "x"} for c in r["chars"])
+        xs = [c["x"] for c in r["chars"]]
+        assert xs == sorted(xs)  # characters are located left to right
+    body = {"images": [base64.b64encode(data).decode() for _, data in pngs[:4]], "model": "digits"}
+    assert [r["text"] for r in httpx.post(f"{server}/v1/recognize", json=body).json()["results"]] == expected
+
+
+def test_models_health_and_schema(server):
+    assert httpx.get(f"{server}/healthz").json() == {"status": "ok", "models": ["digits"]}
+    models = httpx.get(f"{server}/v1/models").json()
+    assert models["default"] == "digits" and models["models"][0]["charset"] == "0123456789"
+    schema = httpx.get(f"{server}/openapi.json").json()
+    assert "multipart/form-data" in schema["paths"]["/v1/recognize"]["post"]["requestBody"]["content"]
+    assert "<canvas" in httpx.get(f"{server}/").text
+
+
+def test_a_bad_image_fails_alone(server, pngs):
+    truncated = pngs[1][1][: len(pngs[1][1]) // 2]
+    huge = png_of(np.zeros((2100, 2100), np.uint8))  # 4.4 M pixels, a few kB as PNG
+    files = [
+        ("images", ("good.png", pngs[0][1], "image/png")),
+        ("images", ("truncated.png", truncated, "image/png")),
+        ("images", ("notes.png", b"just some text", "image/png")),
+        ("images", ("huge.png", huge, "image/png")),
+    ]
+    response = httpx.post(f"{server}/v1/recognize", files=files)
+    assert response.status_code == 200
+    good, broken, text, bomb = response.json()["results"]
+    assert "text" in good
+    assert "truncated.png: truncated or corrupt" in broken["error"]
+    assert "notes.png: not an image" in text["error"]
+    assert "huge.png: image too large (2100x2100" in bomb["error"]
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "status", "message"),
+    [
+        ({"files": [("image", ("a.png", b"x", "image/png"))]}, 422, "unexpected field 'image'"),
+        ({"files": [("images", ("a.png", b"x", "image/png"))] * 5}, 413, "too many images"),
+        ({"content": b"\0" * (1024 * 1024 + 10), "headers": {"content-type": "application/json"}}, 413, "too large"),
+        ({"content": b"hello", "headers": {"content-type": "text/plain"}}, 415, "multipart/form-data"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
+        ({"json": {"images": ["%%%"]}}, 400, "not valid base64"),
+        ({"json": {"pictures": []}}, 422, "expected a JSON object"),
+        ({"json": {"images": []}}, 422, "no images"),
+        ({"json": {"images": [base64.b64encode(b"abc").decode()], "model": "nope"}}, 404, "unknown model 'nope'"),
+        ({"json": {"images": [base64.b64encode(b"abc").decode()]}}, 422, "not an image"),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx_and_the_server_keeps_answering(server, pngs, request_kwargs, status, message):
+    response = httpx.post(f"{server}/v1/recognize", **request_kwargs)
+    assert response.status_code == status
+    assert message in response.text
+    after = httpx.post(f"{server}/v1/recognize", files=[("images", ("ok.png", pngs[0][1], "image/png"))])
+    assert after.status_code == 200 and after.json()["results"][0]["text"]
+
+
+def test_concurrent_clients_are_batched_and_never_fail(server, pngs):
+    before = httpx.get(f"{server}/v1/models").json()["models"][0]
+
+    def one(i: int) -> tuple[int, float]:
+        path, data = pngs[i % len(pngs)]
+        started = time.perf_counter()
+        response = httpx.post(f"{server}/v1/recognize", files=[("images", (path.name, data, "image/png"))], timeout=30)
+        return response.status_code, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, range(200)))
+    seconds = time.perf_counter() - started
+    assert [status for status, _ in outcomes] == [200] * 200
+    after = httpx.get(f"{server}/v1/models").json()["models"][0]
+    images, batches = after["images_read"] - before["images_read"], after["batches"] - before["batches"]
+    assert images == 200 and batches < images  # requests that arrived together shared a batch
+    latencies = sorted(latency for _, latency in outcomes)
+    print(f"200 requests, 8 clients: {200 / seconds:.0f} requests/s, p99 {1000 * latencies[197]:.1f} ms")
