@@ -15,7 +15,7 @@ ifneq ($(wildcard ../shared/data/mnist),)
 export SEQOCR_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: setup run test bench clean
+.PHONY: setup browser run test bench clean
 
 setup: $(VENV)/.installed
 
@@ -31,7 +31,12 @@ run: setup
 	$(BIN)/seqocr data synth --split test --seed 1 -n 2000 --out $(RUN)/testset
 	$(BIN)/seqocr eval --model $(RUN) --data $(RUN)/testset --json $(RUN)/eval.json
 
-test: setup
+# The drawing page's test drives Debian's Chromium (headless, through Playwright).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| (echo "the browser test needs Debian's chromium: apt-get install chromium" && exit 1)
+
+test: setup browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest

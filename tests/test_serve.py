@@ -140,3 +140,36 @@ def test_concurrent_clients_are_batched_and_never_fail(server, pngs):
     assert images == 200 and batches < images  # requests that arrived together shared a batch
     latencies = sorted(latency for _, latency in outcomes)
     print(f"200 requests, 8 clients: {200 / seconds:.0f} requests/s, p99 {1000 * latencies[197]:.1f} ms")
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; `make test` installs it
+
+
+def test_the_drawing_page_reads_what_is_drawn_and_uploaded(server, synth_folder):
+    from playwright.sync_api import sync_playwright
+
+    path, truth = read_folder(synth_folder).samples[0]
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(server)
+        pad = page.locator("#pad").bounding_box()
+        assert pad is not None
+        for x in (0.3, 0.6):  # two upright strokes: "11"
+            page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + 0.15 * pad["height"])
+            page.mouse.down()
+            for step in range(1, 11):
+                page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + (0.15 + 0.07 * step) * pad["height"])
+            page.mouse.up()
+        try:  # the page reads after every stroke; wait for the reading of both
+            page.wait_for_function("document.querySelector('#answer').textContent === '11'", timeout=10_000)
+        finally:
+            drawn = page.locator("#answer").text_content()
+            details = page.locator("#details").text_content()
+        page.set_input_files("#upload", str(path))
+        page.wait_for_function(f"document.querySelector('#answer').textContent === {truth!r}", timeout=15_000)
+        browser.close()
+    assert drawn == "11" and "confidence" in (details or "")
+    assert errors == []
