@@ -44,6 +44,9 @@ test: setup browser
 bench: setup
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/beam.py
+	$(BIN)/python benchmarks/serve_load.py
+	$(BIN)/python benchmarks/captcha.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

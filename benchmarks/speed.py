@@ -1,4 +1,4 @@
-"""Speed on this CPU: synthesis, training and inference images/s, single-image latency.
+"""Speed on this CPU: inference (PyTorch and ONNX Runtime), training and synthesis images/s.
 
     python benchmarks/speed.py [--model digits]
 
@@ -8,7 +8,6 @@ Writes benchmarks/results/speed.json.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import torch
@@ -18,14 +17,14 @@ from common import write_results
 from seqocr.charset import Charset
 from seqocr.config import SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
-from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
+from seqocr.export.bench import bench_images, format_bench, measure
 from seqocr.models import build_model
 from seqocr.train.loop import ctc_loss
 
 
-def synthesis_rate(count: int = 2000) -> float:
-    synth = DigitStringSynth(SynthConfig(split="train"))
+def synthesis_rate(count: int = 2000, augment: bool = False) -> float:
+    synth = DigitStringSynth(SynthConfig(split="train", augment=augment))
     started = time.perf_counter()
     for i in range(count):
         synth.sample(i)
@@ -57,51 +56,24 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=2048, help="images for the batch-64 measurement")
     args = parser.parse_args()
 
-    recognizer = seqocr.load(args.model)
-    synth = DigitStringSynth(SynthConfig(split="test", seed=5), digits=load_split("test"))
-    images = [synth.sample(i)[0] for i in range(args.n)]
-    recognizer.predict(images[:128])  # warm up
-
-    started = time.perf_counter()
-    tensors = [recognizer.prepare(image) for image in images]
-    preprocess_s = time.perf_counter() - started
-    started = time.perf_counter()
-    recognizer.predict_tensors(tensors, batch_size=64)
-    model_s = time.perf_counter() - started
-
-    latencies = []
-    for image in images[:300]:
-        started = time.perf_counter()
-        recognizer.predict([image])
-        latencies.append(1000 * (time.perf_counter() - started))
-    latencies.sort()
-
+    images = bench_images(None, args.n)
+    inference = {backend: measure(seqocr.load(args.model, backend), images) for backend in ("torch", "onnx")}
     results = {
-        "model": recognizer.info["path"],
-        "inference": {
-            "set": "default style, 1-10 digits, MNIST test digits",
-            "batch64_images_per_s_end_to_end": args.n / (preprocess_s + model_s),
-            "batch64_images_per_s_model_and_decoding": args.n / model_s,
-            "preprocess_images_per_s": args.n / preprocess_s,
-            "single_image_latency_ms": {
-                "p50": statistics.median(latencies),
-                "p90": latencies[int(0.9 * len(latencies))],
-                "p99": latencies[int(0.99 * len(latencies))],
-            },
-        },
-        "training_images_per_s": training_rate(recognizer),
+        "model": args.model,
+        "set": "default style, 1-10 digits, MNIST test digits",
+        "inference": inference,
+        "targets": {"batch64_images_per_s": 2000, "single_image_p50_ms": 3.0},
+        "training_images_per_s": training_rate(seqocr.load(args.model)),
         "synthesis_images_per_s_one_process": synthesis_rate(),
+        "synthesis_augmented_images_per_s_one_process": synthesis_rate(augment=True),
     }
     path = write_results("speed", results)
-    inf = results["inference"]
-    print(
-        f"inference batch 64: {inf['batch64_images_per_s_end_to_end']:.0f} images/s end to end "
-        f"({inf['batch64_images_per_s_model_and_decoding']:.0f} model + decoding)"
-    )
-    lat = inf["single_image_latency_ms"]
-    print(f"single image latency: p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f} ms, p99 {lat['p99']:.2f} ms")
+    print(format_bench({"model": args.model, "backends": inference}))
     print(f"training: {results['training_images_per_s']:.0f} images/s (forward + backward, batch 64)")
-    print(f"synthesis: {results['synthesis_images_per_s_one_process']:.0f} images/s in one process")
+    print(
+        f"synthesis: {results['synthesis_images_per_s_one_process']:.0f} images/s in one process "
+        f"({results['synthesis_augmented_images_per_s_one_process']:.0f} with glyph augmentation)"
+    )
     print(f"wrote {path}")
 
 
