@@ -1,3 +1,4 @@
+import itertools
 import math
 
 import torch
@@ -26,11 +27,24 @@ def test_repeats_collapse_and_blanks_separate_them():
     assert decoded.char_frames == (0, 3, 4)
 
 
-def test_confidence_is_best_path_probability():
+def collapse(path):
+    ids = [token for i, token in enumerate(path) if token != B and (i == 0 or token != path[i - 1])]
+    return DIGITS.decode(ids)
+
+
+def test_confidence_is_the_texts_probability_over_all_its_alignments():
     path = [B, 5, B, 6]
-    (decoded,) = greedy_decode(one_hot_logits(path, 0.9), torch.tensor([4]), DIGITS)
+    logits = one_hot_logits(path, 0.9)
+    (decoded,) = greedy_decode(logits, torch.tensor([4]), DIGITS)
     assert decoded.text == "45"
-    assert math.isclose(decoded.confidence, 0.9**4, rel_tol=1e-5)
+    probs = logits[0].exp()
+    every_alignment = sum(
+        math.prod(float(probs[t, c]) for t, c in enumerate(p))
+        for p in itertools.product(range(DIGITS.num_classes), repeat=4)
+        if collapse(p) == "45"
+    )
+    assert every_alignment > 0.9**4  # the best path is one of several alignments
+    assert math.isclose(decoded.confidence, every_alignment, rel_tol=1e-5)
     assert all(math.isclose(c, 0.9, rel_tol=1e-5) for c in decoded.char_confidences)
 
 

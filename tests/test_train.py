@@ -96,3 +96,9 @@ def test_the_learning_rate_warms_up_peaks_and_anneals_within_a_time_budget():
     assert schedule.lr(1.0) == pytest.approx(1e-2 / 1e4)
     lrs = [schedule.lr(p / 100) for p in range(15, 101)]
     assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))  # monotone annealing after the peak
+
+
+def test_the_best_checkpoint_carries_a_temperature_fitted_on_validation(run):
+    data = torch.load(run / "best.pt", weights_only=True)
+    assert data["temperature"] > 0 and data["calibration"]["images"] == 32
+    assert load(run).temperature == data["temperature"]

@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--batch-size", type=count, default=64)
+    predict.add_argument(
+        "--reject-below", type=bounded(float, 0), metavar="P", help="mark answers with confidence below P as rejected"
+    )
     _decode_options(predict)
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
     predict.set_defaults(handler=_cmd_predict)
@@ -146,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--height", type=count, help="model input height in pixels")
     doctor.add_argument("--json", type=Path, help="also write the full report here as JSON")
     doctor.set_defaults(handler=_cmd_doctor)
+
+    calibrate = commands.add_parser("calibrate", help="fit a model's confidence temperature on labelled data")
+    calibrate.add_argument("model", help="bundled name, checkpoint or run folder")
+    calibrate.add_argument("--data", required=True, type=Path, help="labelled validation images (not the test set)")
+    calibrate.add_argument("--out", required=True, type=Path, help="the calibrated checkpoint to write")
+    calibrate.set_defaults(handler=_cmd_calibrate)
 
     export = commands.add_parser("export", help="export a model to ONNX, checked against PyTorch")
     export.add_argument("model", help="bundled name, checkpoint or run folder")
@@ -311,9 +320,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     for index, path in enumerate(args.images):  # answers in input order, errors in place
         p = results.get(index)
         if args.json:
-            print(json.dumps({"path": path, "error": errors[index]} if p is None else _prediction_row(path, p)))
+            row = {"path": path, "error": errors[index]} if p is None else _prediction_row(path, p)
+            if p is not None and args.reject_below is not None:
+                row["rejected"] = p.confidence < args.reject_below
+            print(json.dumps(row))
         elif p is not None:
-            print(f"{path}\t{p.text}\t{p.confidence:.4f}")
+            rejected = "\trejected" if args.reject_below is not None and p.confidence < args.reject_below else ""
+            print(f"{path}\t{p.text}\t{p.confidence:.4f}{rejected}")
             for rank, (text, confidence) in enumerate(p.alternatives[1:], start=2):
                 print(f"{path}\t#{rank} {text}\t{confidence:.4f}")
     return 1 if errors else 0
@@ -355,6 +368,31 @@ def _prediction_row(path: str, p: Prediction) -> dict[str, Any]:
     if p.alternatives:
         row["alternatives"] = [{"text": t, "confidence": round(c, 6)} for t, c in p.alternatives]
     return row
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from seqocr.data.folder import read_folder
+    from seqocr.data.transform import pad_batch
+    from seqocr.evaluate.calibration import calibrate
+    from seqocr.recognizer import load
+    from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
+
+    recognizer = load(args.model)
+    samples = read_folder(args.data).samples
+    prepared = sorted(((recognizer.prepare(p, str(p)), t) for p, t in samples), key=lambda s: s[0].shape[-1])
+    batches = []
+    for start in range(0, len(prepared), 64):
+        chunk = prepared[start : start + 64]
+        images, widths = pad_batch([t for t, _ in chunk])
+        batches.append((images, widths, [text for _, text in chunk]))
+    result = calibrate(recognizer.network, batches, recognizer.charset)
+    data = load_checkpoint(recognizer.info["path"])
+    save_checkpoint(args.out, {**data, "temperature": result.temperature, "calibration": result.as_dict()})
+    print(
+        f"wrote {args.out}: temperature {result.temperature:.3f} fitted on {result.images} images, "
+        f"ECE {100 * result.ece_before:.2f}% -> {100 * result.ece_after:.2f}%"
+    )
+    return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:

@@ -62,11 +62,13 @@ def read_batch(
     images: Tensor,
     widths: Tensor,
     decoding: DecodeConfig | None = None,
+    temperature: float = 1.0,
 ) -> list[Decoded]:
-    """The one reading path: batch (B, C, H, W) with real widths (B,) -> decoded strings."""
+    """The one reading path: batch (B, C, H, W) with real widths (B,) -> decoded strings.
+    `temperature` (fitted on validation data) calibrates confidences, never the text."""
     run = TorchNetwork(network) if isinstance(network, RecognitionModel) else network
     logits, lengths = run(images, widths)
-    return decode(logits, lengths, charset, decoding)
+    return decode(logits / temperature if temperature != 1.0 else logits, lengths, charset, decoding)
 
 
 class Recognizer:
@@ -83,6 +85,7 @@ class Recognizer:
         model_config: ModelConfig,
         info: dict[str, Any],
         network: Network | None = None,
+        temperature: float = 1.0,
     ):
         self.model = channels_last(model.eval()) if model is not None else None
         if network is None:
@@ -91,6 +94,7 @@ class Recognizer:
             network = TorchNetwork(self.model)
         self.network = network
         self.backend = "torch" if isinstance(network, TorchNetwork) else "onnx"
+        self.temperature = temperature  # confidences are softmax(logits / temperature)
         self.charset = charset
         self.preprocess = preprocess_config
         self.model_config = model_config
@@ -116,7 +120,9 @@ class Recognizer:
             first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
             raise SeqocrError(f"{path}: weights do not match the architecture it names ({first})") from None
         info = {"path": str(path), "metrics": data.get("metrics", {}), "command": data.get("command")}
-        return cls(model, charset, preprocess_config, model_config, info)
+        return cls(
+            model, charset, preprocess_config, model_config, info, temperature=float(data.get("temperature", 1.0))
+        )
 
     def predict(
         self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
@@ -152,7 +158,7 @@ class Recognizer:
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             images, widths = pad_batch([tensors[i] for i in chunk])
-            decoded_batch = read_batch(self.network, self.charset, images, widths, decoding)
+            decoded_batch = read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
             for i, d in zip(chunk, decoded_batch, strict=True):
                 char_x = _char_x(d, tensors[i].shape[-1], boxes[i]) if boxes is not None else ()
                 results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives, char_x)

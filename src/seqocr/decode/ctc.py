@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from seqocr.charset import Charset
@@ -17,9 +18,8 @@ from seqocr.decode.beam import Checker, prefix_beam_search
 class Decoded:
     """One read string.
 
-    Greedy decoding: `confidence` is the probability of the best CTC path (every frame's
-    top class), so it is 1 only when every frame is certain. Beam search: it is the
-    probability of the text over all its alignments. `char_confidences[i]` is the highest
+    `confidence` is P(text | image), summed over all the text's CTC alignments, for
+    greedy and beam search alike (then scaled by the model's fitted temperature). `char_confidences[i]` is the highest
     probability among the frames that emitted character i, the first of which is
     `char_frames[i]`. An answer no text satisfying the constraints fits is "" with 0.
     """
@@ -36,7 +36,7 @@ def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Dec
     """logits (B, T, C), lengths (B,) real time steps -> one Decoded per image."""
     log_probs = logits.float().log_softmax(-1)
     best_log_prob, best = log_probs.max(-1)  # (B, T), (B, T)
-    results = []
+    readings = []
     for row, score, length in zip(best.tolist(), best_log_prob, lengths.tolist(), strict=True):
         ids, confs, frames = [], [], []
         previous = charset.blank
@@ -50,9 +50,28 @@ def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Dec
             elif token != charset.blank and probs[t] > confs[-1]:
                 confs[-1] = probs[t]
             previous = token
-        confidence = float(torch.exp(score[:length].sum())) if length > 0 else 0.0
-        results.append(Decoded(charset.decode(ids), confidence, tuple(confs), tuple(frames), steps=length))
-    return results
+        readings.append((ids, confs, frames, length))
+    confidences = text_probabilities(log_probs, lengths, [ids for ids, *_ in readings], charset.blank)
+    return [
+        Decoded(charset.decode(ids), confidence, tuple(confs), tuple(frames), steps=length)
+        for (ids, confs, frames, length), confidence in zip(readings, confidences, strict=True)
+    ]
+
+
+def text_probabilities(log_probs: Tensor, lengths: Tensor, texts: list[list[int]], blank: int) -> list[float]:
+    """P(text | image) summed over every CTC alignment, for each image's text (as ids).
+
+    This, not the best path's probability, is the answer's confidence: a certain text
+    read over frames that hesitate between "blank" and its character has many
+    alignments, each unlikely, and would otherwise look unsure."""
+    if log_probs.shape[0] == 0:
+        return []
+    targets = torch.tensor([i for ids in texts for i in ids], dtype=torch.long)
+    target_lengths = torch.tensor([len(ids) for ids in texts], dtype=torch.long)
+    nll = F.ctc_loss(
+        log_probs.transpose(0, 1), targets, lengths, target_lengths, blank=blank, reduction="none", zero_infinity=False
+    )
+    return torch.exp(-nll).clamp(0.0, 1.0).tolist()
 
 
 def decode(logits: Tensor, lengths: Tensor, charset: Charset, config: DecodeConfig | None = None) -> list[Decoded]:

@@ -8,6 +8,7 @@ from typing import Any
 from seqocr.config import DecodeConfig
 from seqocr.data.folder import read_folder
 from seqocr.errors import SeqocrError
+from seqocr.evaluate.calibration import expected_calibration_error
 from seqocr.evaluate.metrics import summarize
 from seqocr.recognizer import Recognizer
 
@@ -39,6 +40,11 @@ def evaluate_folder(
         raise SeqocrError(f"{data}: no readable images ({len(problems)} problems)")
     predictions = recognizer.predict_tensors(tensors, batch_size, decoding)
     summary = summarize(truths, [p.text for p in predictions])
+    confidences = [p.confidence for p in predictions]
+    summary["ece"] = expected_calibration_error(
+        confidences, [p.text == t for p, t in zip(predictions, truths, strict=True)]
+    )
+    summary["temperature"] = recognizer.temperature
     failures: list[dict[str, Any]] = [
         {"path": str(path), "truth": truth, "prediction": p.text, "confidence": p.confidence}
         for path, truth, p in zip(paths, truths, predictions, strict=True)
@@ -61,6 +67,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         + (f"  ({summary['excluded']} excluded, see problems)" if summary["excluded"] else ""),
         f"string accuracy  {100 * summary['accuracy']:.2f}%",
         f"character error  {100 * summary['cer']:.3f}%",
+        f"calibration ECE  {100 * summary['ece']:.2f}% (temperature {summary['temperature']:.3f})",
         "",
         "length  count  accuracy     CER",
     ]

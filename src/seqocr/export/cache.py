@@ -24,6 +24,7 @@ def load_onnx(path: str | Path) -> Recognizer:
         from_dict(ModelConfig, meta["model"]),
         info,
         network=network,
+        temperature=meta["temperature"],
     )
 
 

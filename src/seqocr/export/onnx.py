@@ -83,6 +83,7 @@ def export_onnx(
         "seqocr_preprocess": json.dumps(to_dict(recognizer.preprocess)),
         "seqocr_model": json.dumps(to_dict(recognizer.model_config)),
         "seqocr_info": json.dumps({k: v for k, v in recognizer.info.items() if k != "path"}),
+        "seqocr_temperature": repr(recognizer.temperature),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".onnx")

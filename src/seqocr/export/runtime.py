@@ -50,4 +50,5 @@ def read_metadata(network: OnnxNetwork, path: str | Path) -> dict[str, Any]:
         "model": json.loads(meta["seqocr_model"]),
         "info": json.loads(meta.get("seqocr_info", "{}")),
         "quantized": meta.get("seqocr_quantized"),
+        "temperature": float(meta.get("seqocr_temperature", "1.0")),
     }

@@ -25,8 +25,10 @@ from seqocr.config import RunConfig, to_dict
 from seqocr.data.datasets import Batch, EncodedDataset, WidthBucketedBatches, collate
 from seqocr.data.folder import split_folder
 from seqocr.decode import decode
+from seqocr.evaluate.calibration import calibrate
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel, build_model, channels_last
+from seqocr.recognizer import TorchNetwork
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 from seqocr.train.data import TrainingData, resolve_charset
 from seqocr.train.init import load_initial_weights, read_init, with_init_geometry
@@ -163,7 +165,24 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         if done >= 1.0:
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
+    if val_set and folder.best.is_file():
+        _calibrate_best(folder, config, charset, val_set)
     return folder.best
+
+
+def _calibrate_best(folder: RunFolder, config: RunConfig, charset: Charset, val_set: list[Batch]) -> None:
+    """Fit the confidence temperature of the best weights on the validation set; saved with them."""
+    data = load_checkpoint(folder.best)
+    model = build_model(config.model, config.preprocess, charset.num_classes)
+    model.load_state_dict(data["state_dict"])
+    model.eval()
+    result = calibrate(TorchNetwork(model), ((b.images, b.widths, b.texts) for b in val_set), charset)
+    save_checkpoint(folder.best, {**data, "temperature": result.temperature, "calibration": result.as_dict()})
+    print(
+        f"calibrated confidence on {result.images} validation images: temperature {result.temperature:.3f}, "
+        f"ECE {100 * result.ece_before:.2f}% -> {100 * result.ece_after:.2f}%",
+        file=sys.stderr,
+    )
 
 
 def _save(

@@ -1,0 +1,153 @@
+"""Confidence you can trust: expected calibration error, temperature scaling, coverage.
+
+A confidence is calibrated when, among answers given confidence c, a share c is right.
+Temperature scaling divides the logits by one number T before the softmax: the answers
+do not change (the arg max is the same), only how sure the model says it is. T is
+fitted on validation data by minimising the log loss of "this answer is right".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from seqocr.charset import Charset
+
+LabelledBatch = tuple[Tensor, Tensor, list[str]]  # images (B, C, H, W), real widths (B,), texts
+Readings = tuple[Tensor, Tensor, list[list[int]]]  # logits (B, T, C), time steps (B,), answers as ids
+
+TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))  # log-spaced, steps of 6%
+
+
+def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 15) -> float:
+    """Sum over equal-width confidence bins of (bin share) x |accuracy - mean confidence|."""
+    conf = np.asarray(confidences, dtype=np.float64)
+    right = np.asarray(correct, dtype=np.float64)
+    if len(conf) == 0:
+        return 0.0
+    index = np.minimum((conf * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            total += members.mean() * abs(right[members].mean() - conf[members].mean())
+    return float(total)
+
+
+def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int = 15) -> list[dict[str, float]]:
+    """Per confidence bin: its range, count, mean confidence and accuracy (for the diagram)."""
+    conf = np.asarray(confidences, dtype=np.float64)
+    right = np.asarray(correct, dtype=np.float64)
+    index = np.minimum((conf * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        members = index == b
+        if members.any():
+            rows.append(
+                {
+                    "low": b / bins,
+                    "high": (b + 1) / bins,
+                    "count": int(members.sum()),
+                    "confidence": float(conf[members].mean()),
+                    "accuracy": float(right[members].mean()),
+                }
+            )
+    return rows
+
+
+@dataclass(frozen=True)
+class CoveragePoint:
+    threshold: float  # answers with confidence >= threshold are accepted
+    coverage: float  # share of answers accepted
+    error: float  # share of accepted answers that are wrong
+
+
+def coverage_curve(confidences: Sequence[float], correct: Sequence[bool]) -> list[CoveragePoint]:
+    """Accepting the most confident answers first: error rate against share accepted."""
+    order = np.argsort(-np.asarray(confidences, dtype=np.float64), kind="stable")
+    conf = np.asarray(confidences, dtype=np.float64)[order]
+    wrong = 1.0 - np.asarray(correct, dtype=np.float64)[order]
+    cumulative = np.cumsum(wrong)
+    points = []
+    n = len(conf)
+    for i in range(n):
+        if i + 1 < n and conf[i + 1] == conf[i]:
+            continue  # a threshold accepts all answers of equal confidence together
+        points.append(CoveragePoint(float(conf[i]), (i + 1) / n, float(cumulative[i] / (i + 1))))
+    return points
+
+
+def threshold_for_error(points: list[CoveragePoint], target_error: float) -> CoveragePoint | None:
+    """The lowest threshold (most coverage) whose accepted answers' error is <= target."""
+    meeting = [p for p in points if p.error <= target_error]
+    return max(meeting, key=lambda p: p.coverage) if meeting else None
+
+
+def confidences_at(outputs: list[Readings], blank: int, temperature: float) -> list[float]:
+    """The confidence the model gives its (fixed) answers at `temperature`, image by image."""
+    from seqocr.decode.ctc import text_probabilities
+
+    return [
+        c
+        for logits, lengths, ids in outputs
+        for c in text_probabilities((logits.float() / temperature).log_softmax(-1), lengths, ids, blank)
+    ]
+
+
+def fit_temperature(outputs: list[Readings], correct: Sequence[bool], blank: int) -> float:
+    """The T minimising the log loss of confidence against correctness. `outputs` are
+    (logits, lengths, answer ids) per batch; the images, in order, match `correct`."""
+    right = np.asarray(correct, dtype=np.float64)
+    best, best_loss = 1.0, math.inf
+    for t in TEMPERATURES:
+        conf = np.clip(np.array(confidences_at(outputs, blank, float(t))), 1e-7, 1 - 1e-7)
+        loss = float(-(right * np.log(conf) + (1 - right) * np.log(1 - conf)).mean())
+        if loss < best_loss:
+            best, best_loss = float(t), loss
+    return best
+
+
+@dataclass(frozen=True)
+class Calibration:
+    temperature: float
+    ece_before: float
+    ece_after: float
+    images: int
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "temperature": self.temperature,
+            "ece_before": self.ece_before,
+            "ece_after": self.ece_after,
+            "images": self.images,
+        }
+
+
+def calibrate(
+    network: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]], batches: Iterable[LabelledBatch], charset: Charset
+) -> Calibration:
+    """Fit the temperature on labelled batches (images, widths, texts) read by `network`."""
+    from seqocr.decode import greedy_decode
+
+    outputs: list[Readings] = []
+    correct: list[bool] = []
+    with torch.inference_mode():
+        for images, widths, texts in batches:
+            logits, lengths = network(images, widths)
+            answers = [d.text for d in greedy_decode(logits, lengths, charset)]
+            outputs.append((logits, lengths, [charset.encode(a) for a in answers]))
+            correct += [a == t for a, t in zip(answers, texts, strict=True)]
+    temperature = fit_temperature(outputs, correct, charset.blank)
+    before = confidences_at(outputs, charset.blank, 1.0)
+    after = confidences_at(outputs, charset.blank, temperature)
+    return Calibration(
+        temperature,
+        expected_calibration_error(before, correct),
+        expected_calibration_error(after, correct),
+        len(correct),
+    )
