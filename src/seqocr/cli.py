@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", type=Path, help="also write the full report here as JSON")
     doctor.set_defaults(handler=_cmd_doctor)
 
+    report = commands.add_parser("report", help="an HTML and Markdown report on a run or model, with insights")
+    report.add_argument("model", help="a run folder (adds its curves and config), checkpoint or bundled name")
+    report.add_argument("--data", type=Path, help="a labelled folder (default for digit models: MNIST test strings)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file (Markdown beside it)")
+    report.set_defaults(handler=_cmd_report)
+
     calibrate = commands.add_parser("calibrate", help="fit a model's confidence temperature on labelled data")
     calibrate.add_argument("model", help="bundled name, checkpoint or run folder")
     calibrate.add_argument("--data", required=True, type=Path, help="labelled validation images (not the test set)")
@@ -368,6 +374,15 @@ def _prediction_row(path: str, p: Prediction) -> dict[str, Any]:
     if p.alternatives:
         row["alternatives"] = [{"text": t, "confidence": round(c, 6)} for t, c in p.alternatives]
     return row
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from seqocr.evaluate.report import build_report
+
+    context = build_report(args.model, args.data, args.out)
+    print("\n".join(f"- {line}" for line in context["insights"]))
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    return 0
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

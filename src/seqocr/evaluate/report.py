@@ -1,0 +1,334 @@
+"""`seqocr report`: one self-contained HTML page (and the same as Markdown) on a model.
+
+It reads a labelled folder (or, for a digit model, fresh strings of MNIST test digits),
+then shows the run's configuration and curves, headline metrics with intervals, where
+errors are, confusions, the worst failures with where each character was read, the
+calibration of the confidence, and findings computed from all of it (analysis.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seqocr.data.images import ImageInput, as_pil
+from seqocr.evaluate.analysis import MISSING, analyse, insights
+from seqocr.evaluate.calibration import expected_calibration_error, reliability
+from seqocr.machine import describe_machine
+from seqocr.recognizer import Recognizer, load
+
+FAILURES_SHOWN = 12
+DEFAULT_TEST_STRINGS = 2000
+
+
+def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageInput], list[str], str]:
+    """(images, truths, description): a labelled folder, or MNIST-test digit strings."""
+    if data is not None:
+        from seqocr.data.folder import read_folder
+
+        samples = read_folder(data).samples
+        paths: list[ImageInput] = [p for p, _ in samples]
+        return paths, [t for _, t in samples], f"labelled folder {data}"
+    if not set(recognizer.charset.chars) <= set("0123456789"):
+        from seqocr.errors import SeqocrError
+
+        raise SeqocrError("this model does not read digits: give --data DIR (a labelled folder) to report on")
+    from seqocr.config import SynthConfig
+    from seqocr.data.mnist import load_split
+    from seqocr.data.synth import DigitStringSynth
+
+    synth = DigitStringSynth(SynthConfig(split="test", seed=20_261_122), digits=load_split("test"))
+    strings = [synth.sample(i) for i in range(DEFAULT_TEST_STRINGS)]
+    description = f"{DEFAULT_TEST_STRINGS:,} default-style strings of 1-10 MNIST test digits (seed 20261122)"
+    arrays: list[ImageInput] = [image for image, _ in strings]
+    return arrays, [text for _, text in strings], description
+
+
+def build_report(model: str | Path, data: Path | None, out: Path) -> dict[str, Any]:
+    """Write `out` (.html) and its Markdown twin (.md, figures in `<stem>_files/`)."""
+    recognizer = load(model)
+    run = Path(model) if Path(model).is_dir() else None
+    images, truths, description = report_data(recognizer, data)
+    predictions = recognizer.predict(images)
+    texts = [p.text for p in predictions]
+    confidences = [p.confidence for p in predictions]
+    raw = Recognizer(recognizer.model, recognizer.charset, recognizer.preprocess, recognizer.model_config, {})
+    raw_conf = [p.confidence for p in raw.predict(images)]  # temperature 1: before calibration
+    correct = [t == p for t, p in zip(truths, texts, strict=True)]
+    ece_before = expected_calibration_error(raw_conf, correct)
+    a = analyse(truths, texts, confidences)
+    found = insights(a, ece_before if recognizer.temperature != 1.0 else None)
+    figures = {
+        "curves": _curves(run) if run else None,
+        "lengths": _bars(a["by_length"], "string length", "whole-string accuracy (%)"),
+        "positions": _bars(a["by_position"], "position in the string", "character accuracy (%)"),
+        "confusions": _confusion_matrix(a["confusions"], recognizer.charset.chars),
+        "reliability": _reliability(raw_conf, confidences, correct, recognizer.temperature),
+        "coverage": _coverage(a["coverage"]),
+        "failures": _failures(images, truths, predictions),
+    }
+    context = {
+        "model": str(model),
+        "data": description,
+        "parameters": sum(p.numel() for p in recognizer.model.parameters()) if recognizer.model else None,
+        "temperature": recognizer.temperature,
+        "ece_before": ece_before,
+        "machine": describe_machine(),
+        "run": _run_summary(run),
+        "command": recognizer.info.get("command"),
+        "analysis": a,
+        "insights": found,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(_html(context, figures))
+    files = out.parent / f"{out.stem}_files"
+    files.mkdir(exist_ok=True)
+    for name, png in figures.items():
+        if png is not None:
+            (files / f"{name}.png").write_bytes(png)
+    out.with_suffix(".md").write_text(_markdown(context, figures, files.name))
+    out.with_suffix(".json").write_text(json.dumps({k: v for k, v in context.items()}, indent=2, default=str) + "\n")
+    return context
+
+
+def _run_summary(run: Path | None) -> dict[str, Any] | None:
+    if run is None or not (run / "metrics.jsonl").is_file():
+        return None
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    config = json.loads((run / "config.json").read_text())
+    train = config["train"]
+    if config.get("data", {}).get("path"):
+        data = f"labelled folder {config['data']['path']}"
+    else:
+        data = f"{train['samples_per_epoch']:,} fresh synthetic strings per epoch, {train['val_samples']:,} validation"
+    return {
+        "config": config,
+        "epochs": len(rows),
+        "training_minutes": rows[-1]["elapsed_s"] / 60 if rows else 0.0,
+        "best_val_accuracy": max((r["val_accuracy"] or 0.0) for r in rows) if rows else None,
+        "data": data,
+        "rows": rows,
+    }
+
+
+# --- figures (PNG bytes) ---------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt, plt.figure(figsize=(width, height))
+
+
+def _png(plt: Any, fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _curves(run: Path) -> bytes | None:
+    summary = _run_summary(run)
+    if not summary or not summary["rows"]:
+        return None
+    rows = summary["rows"]
+    plt, fig = _figure(12, 3.6)
+    epochs = [r["epoch"] for r in rows]
+    ax = fig.add_subplot(1, 3, 1)
+    ax.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
+    val = [r for r in rows if r["val_loss"] is not None]
+    ax.plot([r["epoch"] for r in val], [r["val_loss"] for r in val], "o-", label="validation")
+    ax.set(xlabel="epoch", ylabel="CTC loss per character", yscale="log", title="loss")
+    ax.legend()
+    ax = fig.add_subplot(1, 3, 2)
+    ax.plot([r["epoch"] for r in val], [100 * r["val_accuracy"] for r in val], "o-", label="string accuracy")
+    ax.plot([r["epoch"] for r in val], [100 * (1 - r["val_cer"]) for r in val], "o-", label="1 - CER")
+    ax.set(xlabel="epoch", ylabel="%", title="validation")
+    ax.legend()
+    ax = fig.add_subplot(1, 3, 3)
+    ax.plot(epochs, [r["lr"] for r in rows], "o-")
+    ax.set(xlabel="epoch", ylabel="learning rate (end of epoch)", title="learning rate")
+    return _png(plt, fig)
+
+
+def _bars(groups: dict[int, dict[str, Any]], xlabel: str, ylabel: str) -> bytes:
+    plt, fig = _figure(6, 3.2)
+    ax = fig.add_subplot(1, 1, 1)
+    keys = list(groups)
+    values = [100 * (groups[k]["accuracy"] or 0.0) for k in keys]
+    ax.bar([str(k) for k in keys], values, color="#4477aa")
+    low = min(values) if values else 0
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(max(0, low - 2), 100.2))
+    return _png(plt, fig)
+
+
+def _confusion_matrix(confusions: list[dict[str, Any]], chars: str) -> bytes:
+    labels = list(chars) + [MISSING]
+    index = {c: i for i, c in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)))
+    for c in confusions:
+        matrix[index.get(c["truth"], -1), index.get(c["predicted"], -1)] += c["count"]
+    plt, fig = _figure(6, 5.2)
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(matrix, cmap="Reds")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set(xlabel="read as", ylabel="truth", title="character errors (∅: dropped / inserted)")
+    for i, j in zip(*np.nonzero(matrix), strict=True):
+        ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return _png(plt, fig)
+
+
+def _reliability(raw: list[float], calibrated: list[float], correct: list[bool], temperature: float) -> bytes:
+    plt, fig = _figure(5.2, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfect calibration")
+    for values, label in ((raw, "temperature 1"), (calibrated, f"temperature {temperature:.2f}")):
+        bins = reliability(values, correct)
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label=label)
+    ax.set(xlabel="confidence", ylabel="accuracy", title="reliability", xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend()
+    return _png(plt, fig)
+
+
+def _coverage(points: list[dict[str, float]]) -> bytes:
+    plt, fig = _figure(5.2, 4.2)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot([100 * p["coverage"] for p in points], [100 * p["error"] for p in points])
+    ax.axhline(0.1, color="gray", linestyle="--", label="0.1% error")
+    ax.set(xlabel="answers accepted (%)", ylabel="error among accepted (%)", title="accuracy vs coverage")
+    ax.legend()
+    return _png(plt, fig)
+
+
+def _failures(images: list[ImageInput], truths: list[str], predictions: list[Any]) -> bytes | None:
+    wrong = [i for i, (t, p) in enumerate(zip(truths, predictions, strict=True)) if t != p.text]
+    wrong.sort(key=lambda i: -predictions[i].confidence)  # confident mistakes are the worst
+    shown = wrong[:FAILURES_SHOWN]
+    if not shown:
+        return None
+    columns = 3
+    rows = -(-len(shown) // columns)
+    plt, fig = _figure(12, 1.9 * rows)
+    for k, i in enumerate(shown):
+        ax = fig.add_subplot(rows, columns, k + 1)
+        pil = as_pil(images[i], f"image {i}")
+        ax.imshow(np.asarray(pil.convert("L")), cmap="gray")
+        p = predictions[i]
+        for char, x in zip(p.text, p.char_x, strict=False):  # where each character was read
+            ax.axvline(x, color="red", alpha=0.6, linewidth=1)
+            ax.text(x, -2, char, color="red", ha="center", va="bottom", fontsize=9)
+        ax.set_title(f"{truths[i]} → {p.text or '(empty)'}  ({p.confidence:.2f})", fontsize=9, pad=12)
+        ax.set_axis_off()
+    return _png(plt, fig)
+
+
+# --- documents --------------------------------------------------------------------------
+
+
+def _tables(context: dict[str, Any]) -> dict[str, list[list[str]]]:
+    a = context["analysis"]
+
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{100 * value:.2f}%"
+
+    headline = [
+        ["string accuracy", f"{pct(a['accuracy'])} (95% CI {pct(a['accuracy_95ci'][0])}–{pct(a['accuracy_95ci'][1])})"],
+        ["character error rate", f"{pct(a['cer'])} (95% CI {pct(a['cer_95ci'][0])}–{pct(a['cer_95ci'][1])})"],
+        ["images / characters", f"{a['count']:,} / {a['characters']:,}"],
+        ["ECE", f"{pct(a['ece'])} (temperature {context['temperature']:.3f}; {pct(context['ece_before'])} at 1)"],
+    ]
+    lengths = [[str(k), str(g["count"]), pct(g["accuracy"]), pct(g["cer"])] for k, g in a["by_length"].items()]
+    positions = [[str(k), str(g["count"]), pct(g["accuracy"])] for k, g in a["by_position"].items()]
+    repeats = [
+        [name, str(g["count"]), pct(g["accuracy"]), pct(g["cer"])]
+        for name, g in (("with an adjacent repeat", a["repeats"]["with"]), ("without", a["repeats"]["without"]))
+    ]
+    confusions = [[c["truth"], c["predicted"], str(c["count"])] for c in a["confusions"][:12]]
+    setup = [
+        ["model", context["model"]],
+        ["evaluated on", context["data"]],
+        ["parameters", f"{context['parameters']:,}" if context["parameters"] else "–"],
+        [
+            "machine",
+            f"{context['machine']['cpu']}, {context['machine']['cores']} cores, torch {context['machine']['torch']}",
+        ],
+        ["training command", context["command"] or "–"],
+    ]
+    run = context["run"]
+    if run:
+        setup += [
+            ["training data", run["data"]],
+            ["training time", f"{run['training_minutes']:.1f} min, {run['epochs']} epochs"],
+            ["model config", json.dumps(run["config"]["model"])],
+            ["preprocessing", json.dumps(run["config"]["preprocess"])],
+        ]
+    return {
+        "Setup": setup,
+        "Headline": headline,
+        "By length": [["length", "strings", "accuracy", "CER"], *lengths],
+        "By position": [["position", "characters", "accuracy"], *positions],
+        "Repeated adjacent characters": [["strings", "count", "accuracy", "CER"], *repeats],
+        "Most frequent confusions": [["truth", "read as", "count"], *confusions],
+    }
+
+
+SECTIONS = [
+    ("Training curves", "curves"),
+    ("Accuracy by length", "lengths"),
+    ("Accuracy by position", "positions"),
+    ("Confusion matrix", "confusions"),
+    ("Worst failures (most confident first; red: where each character was read)", "failures"),
+    ("Reliability", "reliability"),
+    ("Accuracy vs coverage", "coverage"),
+]
+
+
+def _html(context: dict[str, Any], figures: dict[str, bytes | None]) -> str:
+    esc = html.escape
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>seqocr report</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;color:#222}"
+        "table{border-collapse:collapse;margin:0.5rem 0 1.5rem}td,th{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:left}img{max-width:100%}li{margin:0.3rem 0}</style></head><body>",
+        f"<h1>seqocr report: {esc(context['model'])}</h1>",
+        "<h2>Insights</h2><ul>" + "".join(f"<li>{esc(i)}</li>" for i in context["insights"]) + "</ul>",
+    ]
+    for title, rows in _tables(context).items():
+        parts.append(f"<h2>{esc(title)}</h2><table>")
+        parts += ["<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows]
+        parts.append("</table>")
+    for title, name in SECTIONS:
+        png = figures.get(name)
+        if png is not None:
+            data = base64.b64encode(png).decode()
+            parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(name)}' src='data:image/png;base64,{data}'>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _markdown(context: dict[str, Any], figures: dict[str, bytes | None], files: str) -> str:
+    lines = [f"# seqocr report: {context['model']}", "", "## Insights", ""]
+    lines += [f"- {i}" for i in context["insights"]]
+    for title, rows in _tables(context).items():
+        lines += ["", f"## {title}", ""]
+        header = rows[0] if title not in ("Setup", "Headline") else ["", ""]
+        body = rows[1:] if title not in ("Setup", "Headline") else rows
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "---|" * len(header))
+        lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in body]
+    for title, name in SECTIONS:
+        if figures.get(name) is not None:
+            lines += ["", f"## {title}", "", f"![{name}]({files}/{name}.png)"]
+    return "\n".join(lines) + "\n"
