@@ -17,6 +17,7 @@ from common import write_results
 from seqocr.config import SynthConfig
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
+from seqocr.evaluate.calibration import expected_calibration_error
 from seqocr.evaluate.metrics import summarize
 
 TARGETS = {"default_1_10": 0.985, "notebook_1_5": 0.990}
@@ -29,7 +30,10 @@ def measure(recognizer: seqocr.Recognizer, config: SynthConfig, count: int, digi
     started = time.perf_counter()
     predictions = recognizer.predict([image for image, _ in samples])
     seconds = time.perf_counter() - started
-    summary = summarize([text for _, text in samples], [p.text for p in predictions])
+    truths = [text for _, text in samples]
+    summary = summarize(truths, [p.text for p in predictions])
+    correct = [p.text == t for p, t in zip(predictions, truths, strict=True)]
+    summary["ece"] = expected_calibration_error([p.confidence for p in predictions], correct)
     summary["images_per_s"] = count / seconds
     summary["set"] = {
         "split": config.split,
@@ -60,7 +64,9 @@ def main() -> None:
     for name, target in TARGETS.items():
         results[name]["target"] = target
         results[name]["meets_target"] = results[name]["accuracy"] >= target
-    path = write_results("accuracy", {"model": recognizer.info["path"], "results": results})
+    path = write_results(
+        "accuracy", {"model": recognizer.info["path"], "temperature": recognizer.temperature, "results": results}
+    )
 
     for name, r in results.items():
         low, high = r["accuracy_95ci"]
@@ -69,7 +75,7 @@ def main() -> None:
         )
         print(
             f"{name:<14} n={r['count']:<6} string accuracy {100 * r['accuracy']:.2f}% "
-            f"(95% CI {100 * low:.2f}-{100 * high:.2f})  CER {100 * r['cer']:.3f}%{target}"
+            f"(95% CI {100 * low:.2f}-{100 * high:.2f})  CER {100 * r['cer']:.3f}%  ECE {100 * r['ece']:.2f}%{target}"
         )
     print(f"wrote {path}")
 

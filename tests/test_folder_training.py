@@ -94,3 +94,13 @@ def test_augmentation_keeps_size_and_mode_and_is_a_function_of_its_seed(captcha_
     c = augment_image(image, np.random.default_rng(2))
     assert a.size == image.size and a.mode == "RGB"
     assert np.array_equal(np.asarray(a), np.asarray(b)) and not np.array_equal(np.asarray(a), np.asarray(c))
+
+
+def test_colour_input_trains_a_three_channel_model(tmp_path, captcha_folder):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(captcha_folder), "--channels", "3", "--out", str(out), *QUICK]) == 0
+    recognizer = load(out)
+    assert recognizer.preprocess.channels == 3
+    assert recognizer.model.backbone.body[0][0].in_channels == 3
+    image = sorted(captcha_folder.glob("*.png"))[0]
+    assert recognizer.prepare(image).shape[0] == 3 and recognizer.predict([image])[0].confidence >= 0
