@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python benchmarks/speed.py
 	$(BIN)/python benchmarks/beam.py
 	$(BIN)/python benchmarks/serve_load.py
+	$(BIN)/python benchmarks/quantize.py
 	$(BIN)/python benchmarks/captcha.py
 
 clean:
