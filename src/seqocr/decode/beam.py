@@ -55,7 +55,9 @@ class Checker:
             raise SeqocrError(f"--allowed has characters the model cannot read: {unknown!r}")
         allowed = set(constraints.allowed or charset.chars)
         self.allowed_ids = [i + 1 for i, c in enumerate(charset.chars) if c in allowed]
-        self.constrained = constraints.constrained
+        # a minimum length or a pattern only accepts complete answers: short prefixes,
+        # more probable until the very end, must not crowd out the long ones
+        self.keep_every_length = bool(constraints.min_length or constraints.pattern)
         self._viable: dict[str, bool] = {}
 
     def viable(self, prefix: str) -> bool:
@@ -120,9 +122,7 @@ def prefix_beam_search(
         remaining = steps - 1 - t
         reachable = [(p, v) for p, v in grown.items() if len(p) + remaining >= min_length]
         reachable.sort(key=lambda kv: _add(*kv[1]), reverse=True)
-        if checker.constrained:
-            # keep the best `beam` of every length: otherwise short prefixes, more probable
-            # until the very end, crowd out every answer long enough to satisfy the constraints
+        if checker.keep_every_length:  # the best `beam` prefixes of every length
             best, per_length = [], Counter[int]()
             for prefix, value in reachable:
                 per_length[len(prefix)] += 1

@@ -24,6 +24,9 @@ class OnnxNetwork:
         options.intra_op_num_threads = threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
+        # no busy-waiting between runs: spinning threads would take the cores from the
+        # preprocessing that runs between batches in the same process
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as error:  # ORT raises its own exception types for unreadable files
