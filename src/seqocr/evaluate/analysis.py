@@ -168,17 +168,28 @@ def insights(a: dict[str, Any], ece_before: float | None = None) -> list[str]:
             )
     positions = a["by_position"]
     if len(positions) >= 2:
-        errors = {k: (1 - v["accuracy"]) for k, v in positions.items() if v["count"] >= 30}
-        if errors:
-            worst_position = max(errors, key=lambda k: errors[k])
-            mean_error = sum(errors.values()) / len(errors)
-            if errors[worst_position] > 1.5 * mean_error and errors[worst_position] > 0:
-                found.append(
-                    f"Errors concentrate at position {worst_position}: {100 * errors[worst_position]:.2f}% of its "
-                    f"characters are wrong vs {100 * mean_error:.2f}% on average over positions."
-                )
-            else:
-                found.append("Errors are spread evenly over positions in the string (no position is 1.5x the mean).")
+        counted = {k: v for k, v in positions.items() if v["count"] >= 30}
+        total = sum(v["count"] for v in counted.values())
+        mean_error = sum(v["count"] * (1 - v["accuracy"]) for v in counted.values()) / total if total else 0.0
+
+        def excess(k: int) -> float:
+            """How many standard errors position k's error rate lies above the mean."""
+            se = math.sqrt(max(mean_error * (1 - mean_error), 1e-12) / counted[k]["count"])
+            return (1 - counted[k]["accuracy"] - mean_error) / se
+
+        worst_position = max(counted, key=excess) if counted else None
+        if worst_position is not None and excess(worst_position) > 3:
+            worst_error = 1 - counted[worst_position]["accuracy"]
+            found.append(
+                f"Errors concentrate at position {worst_position}: {100 * worst_error:.2f}% "
+                f"of its characters are wrong vs {100 * mean_error:.2f}% over all positions "
+                f"({excess(worst_position):.1f} standard errors above)."
+            )
+        else:
+            found.append(
+                "Errors are spread evenly over positions in the string "
+                "(no position's error rate is 3 standard errors above the mean)."
+            )
     rep, plain = a["repeats"]["with"], a["repeats"]["without"]
     if rep["count"] >= 30 and plain["count"] >= 30:
         # strings with repeats are longer on average: compare each group with what its lengths predict
