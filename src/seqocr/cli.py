@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from seqocr.config import DecodeConfig, RunConfig
 from seqocr.errors import SeqocrError
+from seqocr.train.presets import PRESETS
 
 if TYPE_CHECKING:
     from seqocr.recognizer import Prediction
@@ -87,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a recognizer into a run folder")
     train.add_argument(
         "--preset",
-        choices=("digits", "folder", "captcha"),
+        choices=sorted(PRESETS),
         help="a recipe (default: digits, or folder with --data)",
     )
     train.add_argument("--data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
@@ -140,9 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
     geometry = doctor.add_mutually_exclusive_group()
     geometry.add_argument("--model", help="check against this model's input geometry and charset")
-    geometry.add_argument(
-        "--preset", choices=("digits", "folder", "captcha"), help="check against this recipe (default folder)"
-    )
+    geometry.add_argument("--preset", choices=sorted(PRESETS), help="check against this recipe (default folder)")
     doctor.add_argument("--val", type=Path, help="a separate validation folder")
     doctor.add_argument("--val-split", type=fraction, help="share held out for validation (default 0.2)")
     doctor.add_argument("--seed", type=int, help="seed of the split (default 0, as in training)")
