@@ -302,8 +302,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"seqocr: warning: {problem}", file=sys.stderr)
     print(format_summary(summary))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(summary, indent=2) + "\n")
+        _write_json(args.json, summary)
     return 0
 
 
@@ -362,8 +361,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     report = diagnose(config, model_charset)
     print(format_report(report))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report.as_dict(), indent=2) + "\n")
+        _write_json(args.json, report.as_dict())
     return 1 if report.fatal else 0
 
 
@@ -434,8 +432,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     results = run_bench(args.model, backends, images)
     print(format_bench(results))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        _write_json(args.json, results)
     return 0
 
 
@@ -455,6 +452,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         )
     )
     return 0
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
