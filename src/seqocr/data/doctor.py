@@ -8,7 +8,6 @@ status non-zero; the rest are warnings. Every excluded sample is listed with its
 
 from __future__ import annotations
 
-import functools
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ import torch
 
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
-from seqocr.data.checks import CheckedSample, Excluded, check_samples, near_duplicates
+from seqocr.data.checks import CheckedSample, Excluded, check_samples, near_duplicates, time_steps_of
 from seqocr.data.folder import split_folder
 from seqocr.models import build_model
 
@@ -73,10 +72,7 @@ def diagnose(config: RunConfig, model_charset: str | None = None) -> DoctorRepor
     charset = Charset(model_charset) if model_charset else None
     model = build_model(config.model, config.preprocess, num_classes=2)  # geometry only
 
-    @functools.cache
-    def steps(width: int) -> int:
-        return int(model.output_lengths(torch.tensor([width]))[0])
-
+    steps = time_steps_of(model)
     with torch.inference_mode():
         train = check_samples(split.train, config.preprocess, steps, charset)
         val = check_samples(split.val, config.preprocess, steps, charset)

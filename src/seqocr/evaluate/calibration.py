@@ -26,17 +26,10 @@ TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))  # log-spaced,
 
 def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 15) -> float:
     """Sum over equal-width confidence bins of (bin share) x |accuracy - mean confidence|."""
-    conf = np.asarray(confidences, dtype=np.float64)
-    right = np.asarray(correct, dtype=np.float64)
-    if len(conf) == 0:
+    if len(confidences) == 0:
         return 0.0
-    index = np.minimum((conf * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        members = index == b
-        if members.any():
-            total += members.mean() * abs(right[members].mean() - conf[members].mean())
-    return float(total)
+    rows = reliability(confidences, correct, bins)
+    return float(sum(r["count"] / len(confidences) * abs(r["accuracy"] - r["confidence"]) for r in rows))
 
 
 def reliability(confidences: Sequence[float], correct: Sequence[bool], bins: int = 15) -> list[dict[str, float]]:

@@ -7,14 +7,11 @@ sample left out is listed in the run folder's `excluded.tsv` with its reason.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
-
-import torch
 
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
-from seqocr.data.checks import Excluded, check_samples
+from seqocr.data.checks import Excluded, check_samples, time_steps_of
 from seqocr.data.datasets import AugmentedSource, FolderSource, Source, SynthSource
 from seqocr.data.folder import FolderSplit
 from seqocr.data.mnist import load_split
@@ -49,10 +46,7 @@ class TrainingData:
             self.validation: Source | None = SynthSource(val_synth, config.train.val_samples)
             return
 
-        @functools.cache
-        def steps(width: int) -> int:
-            return int(model.output_lengths(torch.tensor([width]))[0])
-
+        steps = time_steps_of(model)
         train = check_samples(split.train, config.preprocess, steps, charset)
         val = check_samples(split.val, config.preprocess, steps, charset)
         self.excluded = split.excluded + train.excluded + val.excluded
