@@ -48,6 +48,8 @@ bench: setup
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/quantize.py
 	$(BIN)/python benchmarks/captcha.py
+	$(BIN)/python benchmarks/classifier.py
+	$(BIN)/python benchmarks/ctc_vs_attention.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

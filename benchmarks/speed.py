@@ -20,7 +20,6 @@ from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatch
 from seqocr.data.synth import DigitStringSynth
 from seqocr.export.bench import bench_images, format_bench, measure
 from seqocr.models import build_model
-from seqocr.train.loop import ctc_loss
 
 
 def synthesis_rate(count: int = 2000, augment: bool = False) -> float:
@@ -43,7 +42,7 @@ def training_rate(recognizer: seqocr.Recognizer, batches: int = 20) -> float:
     for i, batch in enumerate(data):
         if i == 2:
             started = time.perf_counter()
-        loss = ctc_loss(model, batch, charset)
+        loss = model.loss(batch, charset)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

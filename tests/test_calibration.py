@@ -5,9 +5,10 @@ import json
 import pytest
 import torch
 
+from seqocr.charset import Charset
 from seqocr.cli import main
+from seqocr.decode.ctc import scored
 from seqocr.evaluate.calibration import (
-    confidences_at,
     coverage_curve,
     expected_calibration_error,
     fit_temperature,
@@ -37,20 +38,18 @@ def test_coverage_accepts_the_most_confident_first():
 
 def test_temperature_scaling_fixes_an_overconfident_model():
     # one frame per image, one class right with probability 0.75 but logits saying ~0.98
-    torch.manual_seed(0)
     logits = torch.zeros(400, 1, 3)
     logits[:, 0, 1] = 4.0  # softmax: 0.964 on class 1
-    lengths = torch.ones(400, dtype=torch.long)
-    answers = [[1]] * 400
+    reading = scored(logits, torch.ones(400, dtype=torch.long), Charset("ab"))
+    assert reading.answers == ["a"] * 400
     correct = [i % 4 != 0 for i in range(400)]  # 75% right
-    outputs = [(logits, lengths, answers)]
-    t = fit_temperature(outputs, correct, blank=0)
+    t = fit_temperature(reading.confidence_at, correct)
     assert t > 1.5  # softened
-    after = confidences_at(outputs, 0, t)
+    after = reading.confidence_at(t)
     assert (
         expected_calibration_error(after, correct)
         < 0.03
-        < expected_calibration_error(confidences_at(outputs, 0, 1.0), correct)
+        < expected_calibration_error(reading.confidence_at(1.0), correct)
     )
 
 

@@ -6,13 +6,10 @@ import pytest
 import torch
 
 from seqocr.charset import DIGITS
-from seqocr.config import ModelConfig, PreprocessConfig, RunConfig, SynthConfig, TrainConfig
-from seqocr.data.datasets import EncodedDataset, SynthSource, collate
-from seqocr.data.synth import DigitStringSynth
+from seqocr.config import RunConfig, SynthConfig, TrainConfig
 from seqocr.errors import SeqocrError
-from seqocr.models import build_model
-from seqocr.recognizer import load, read_batch
-from seqocr.train.loop import ctc_loss, train
+from seqocr.recognizer import load
+from seqocr.train.loop import train
 
 
 def tiny_config(out, epochs=2) -> RunConfig:
@@ -63,27 +60,6 @@ def test_an_existing_run_is_never_overwritten(run):
     with pytest.raises(SeqocrError, match="already holds a run"):
         train(tiny_config(run), progress=False)
     assert (run / "metrics.jsonl").read_text() == before
-
-
-def test_ctc_learns_a_tiny_batch_perfectly(test_digits):
-    """Overfit 8 strings: proves the loss, lengths and decoding fit together."""
-    torch.manual_seed(0)
-    synth = DigitStringSynth(SynthConfig(split="test", min_len=2, max_len=6), digits=test_digits)
-    batch = collate([EncodedDataset(SynthSource(synth, 8), PreprocessConfig(), DIGITS)[i] for i in range(8)])
-    model = build_model(ModelConfig(), PreprocessConfig(), DIGITS.num_classes)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for _ in range(300):
-        model.train()
-        loss = ctc_loss(model, batch, DIGITS)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        model.eval()
-        with torch.no_grad():
-            texts = [d.text for d in read_batch(model, DIGITS, batch.images, batch.widths)]
-        if texts == batch.texts:
-            break
-    assert texts == batch.texts
 
 
 def test_the_learning_rate_warms_up_peaks_and_anneals_within_a_time_budget():

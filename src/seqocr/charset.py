@@ -10,10 +10,13 @@ from seqocr.errors import SeqocrError
 
 @dataclass(frozen=True)
 class Charset:
-    """Maps characters to class ids for CTC.
+    """Maps characters to class ids, for CTC and for attention decoders alike.
 
     Id 0 is the CTC blank; the characters take ids 1..N in the order given. The blank
     is never a character, so a label can never be confused with "nothing here".
+    An attention decoder uses the same ids plus three tokens: `pad` (0, the blank's
+    id: padding is "nothing here", and the loss ignores it), `eos` (N+1) and `bos`
+    (N+2). `special_tokens` is the only place these are defined.
     """
 
     chars: str
@@ -38,6 +41,23 @@ class Charset:
         """Size of the model's output layer: the characters plus the blank."""
         return len(self.chars) + 1
 
+    @property
+    def pad(self) -> int:
+        return self.special_tokens(self.num_classes).pad
+
+    @property
+    def eos(self) -> int:
+        return self.special_tokens(self.num_classes).eos
+
+    @property
+    def bos(self) -> int:
+        return self.special_tokens(self.num_classes).bos
+
+    @staticmethod
+    def special_tokens(num_classes: int) -> SpecialTokens:
+        """The attention decoder's extra ids for a model with `num_classes` CTC classes."""
+        return SpecialTokens(pad=Charset.BLANK, eos=num_classes, bos=num_classes + 1, vocabulary=num_classes + 2)
+
     def encode(self, text: str) -> list[int]:
         """Text to ids; raises on characters outside the charset."""
         unknown = sorted({c for c in text if c not in self._index})
@@ -46,8 +66,8 @@ class Charset:
         return [self._index[c] for c in text]
 
     def decode(self, ids: Iterable[int]) -> str:
-        """Ids to text (blanks are dropped; no CTC collapsing here)."""
-        return "".join(self.chars[i - 1] for i in ids if i != self.BLANK)
+        """Ids to text (blank/pad, EOS and BOS are dropped; no CTC collapsing here)."""
+        return "".join(self.chars[i - 1] for i in ids if 0 < i <= len(self.chars))
 
     def unknown_chars(self, text: str) -> str:
         return "".join(sorted({c for c in text if c not in self._index}))
@@ -65,6 +85,14 @@ class Charset:
     def from_labels(cls, labels: Sequence[str]) -> Charset:
         """The sorted set of characters used by `labels`."""
         return cls("".join(sorted({c for text in labels for c in text})))
+
+
+@dataclass(frozen=True)
+class SpecialTokens:
+    pad: int  # padding of teacher-forcing sequences: never a target (the loss's ignore_index)
+    eos: int  # the decoder says the text is over
+    bos: int  # the decoder's first input
+    vocabulary: int  # the decoder's number of token ids
 
 
 DIGITS = Charset("0123456789")

@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-minutes", type=non_negative_float, help="stop after this much training time")
     train.add_argument("--threads", type=count, help="torch threads (default: all cores)")
     train.add_argument("--workers", type=non_negative_int, help="data worker processes (0: render in the trainer)")
-    train.add_argument("--sequence", choices=("conv", "lstm"), help="sequence model after the backbone")
+    train.add_argument(
+        "--arch", help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit)"
+    )
+    train.add_argument("--sequence", choices=("conv", "lstm"), help="crnn: sequence model after the backbone")
+    train.add_argument("--hidden", type=count, help="width of the sequence model (or dense layers)")
     _synth_options(train, defaults=False)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(handler=_cmd_train)
@@ -135,7 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _decode_options(predict)
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
+    predict.add_argument(
+        "--show-attention",
+        type=Path,
+        metavar="OUT.png",
+        help="attention models: draw where each character was read (OUT-N.png for several images)",
+    )
     predict.set_defaults(handler=_cmd_predict)
+
+    classify = commands.add_parser("classify", help="read one handwritten digit per image")
+    classify.add_argument("images", nargs="+", help="image files, one digit each (any size, either polarity)")
+    classify.add_argument("--model", default="digit", help="bundled name, checkpoint or run folder")
+    classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.add_argument("--batch-size", type=count, default=64)
+    classify.set_defaults(handler=_cmd_classify)
 
     doctor = commands.add_parser("doctor", help="check a labelled folder before training on it")
     doctor.add_argument("data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
@@ -281,6 +298,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "augment": False if args.no_augment else None,
     }
     preprocess = {"height": args.height, "channels": args.channels}
+    model = {"arch": args.arch, "sequence": args.sequence, "hidden": args.hidden}
     charset = args.charset if args.charset is not None else ("" if args.data else config.charset)
     return replace(
         config,
@@ -288,7 +306,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         synth=replace(config.synth, **{k: v for k, v in synth.items() if v is not None}),
         data=replace(config.data, **{k: v for k, v in data.items() if v is not None}),
         preprocess=replace(config.preprocess, **{k: v for k, v in preprocess.items() if v is not None}),
-        model=replace(config.model, sequence=args.sequence or config.model.sequence),
+        model=replace(config.model, **{k: v for k, v in model.items() if v is not None}),
         charset=charset,
     )
 
@@ -311,14 +329,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from seqocr.recognizer import load
 
     recognizer = load(args.model, args.backend)
+    if args.show_attention and (recognizer.model is None or recognizer.model.family != "attention"):
+        raise SeqocrError(f"{args.model}: --show-attention needs an attention model (seqocr train --arch attention)")
     decoding = _decode_config(args)
-    prepared, errors = {}, {}
-    for index, path in enumerate(args.images):
-        try:
-            prepared[index] = recognizer.prepare(path, path)
-        except SeqocrError as error:
-            errors[index] = str(error)
-            print(f"seqocr: error: {error}", file=sys.stderr)
+    prepared, errors = _prepare_all(recognizer, args.images)
     predictions = recognizer.predict_tensors(list(prepared.values()), args.batch_size, decoding)
     results = dict(zip(prepared, predictions, strict=True))
     for index, path in enumerate(args.images):  # answers in input order, errors in place
@@ -333,6 +347,53 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             print(f"{path}\t{p.text}\t{p.confidence:.4f}{rejected}")
             for rank, (text, confidence) in enumerate(p.alternatives[1:], start=2):
                 print(f"{path}\t#{rank} {text}\t{confidence:.4f}")
+    if args.show_attention:
+        _draw_attention(args.show_attention, prepared, results, len(args.images))
+    return 1 if errors else 0
+
+
+def _prepare_all(recognizer: Any, paths: list[str]) -> tuple[dict[int, Any], dict[int, str]]:
+    """Each usable image preprocessed, by its index; each unusable one's error, reported once."""
+    prepared, errors = {}, {}
+    for index, path in enumerate(paths):
+        try:
+            prepared[index] = recognizer.prepare(path, path)
+        except SeqocrError as error:
+            errors[index] = str(error)
+            print(f"seqocr: error: {error}", file=sys.stderr)
+    return prepared, errors
+
+
+def _draw_attention(out: Path, prepared: dict[int, Any], results: dict[int, Prediction], total: int) -> None:
+    from seqocr.evaluate.attention_map import draw_attention
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for index, tensor in prepared.items():
+        p = results[index]
+        target = out if total == 1 else out.with_name(f"{out.stem}-{index + 1}{out.suffix or '.png'}")
+        if not p.text:
+            print(f"seqocr: nothing read in image {index + 1}: no attention to draw", file=sys.stderr)
+            continue
+        draw_attention(tensor, p.text, p.attention).save(target)
+        print(f"attention of image {index + 1} drawn in {target}", file=sys.stderr)
+
+
+def _cmd_classify(args: argparse.Namespace) -> int:
+    """One digit per image; an unusable image gets a one-line error and the rest are still read."""
+    from seqocr.recognizer import load
+
+    recognizer = load(args.model)
+    if recognizer.model is None or recognizer.model.family != "classifier":
+        raise SeqocrError(f"{args.model}: not a single-character classifier; read strings with seqocr predict")
+    prepared, errors = _prepare_all(recognizer, args.images)
+    results = dict(zip(prepared, recognizer.predict_tensors(list(prepared.values()), args.batch_size), strict=True))
+    for index, path in enumerate(args.images):
+        p = results.get(index)
+        if args.json:
+            answer = {"digit": p.text, "confidence": round(p.confidence, 6)} if p is not None else None
+            print(json.dumps({"path": path, **(answer or {"error": errors[index]})}))
+        elif p is not None:
+            print(f"{path}\t{p.text}\t{p.confidence:.4f}")
     return 1 if errors else 0
 
 
@@ -390,6 +451,8 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 
     recognizer = load(args.model)
+    if recognizer.model is None:
+        raise SeqocrError(f"{args.model}: calibration fits a checkpoint; give the .pt model, not its export")
     samples = read_folder(args.data).samples
     prepared = sorted(((recognizer.prepare(p, str(p)), t) for p, t in samples), key=lambda s: s[0].shape[-1])
     batches = []
@@ -397,7 +460,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         chunk = prepared[start : start + 64]
         images, widths = pad_batch([t for t, _ in chunk])
         batches.append((images, widths, [text for _, text in chunk]))
-    result = calibrate(recognizer.network, batches, recognizer.charset)
+    result = calibrate(recognizer.model, batches, recognizer.charset)
     data = load_checkpoint(recognizer.info["path"])
     save_checkpoint(args.out, {**data, "temperature": result.temperature, "calibration": result.as_dict()})
     print(

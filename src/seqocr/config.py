@@ -23,6 +23,8 @@ class PreprocessConfig:
     channels: int = 1
     polarity: str = "auto"  # "auto" | "keep"
     crop: bool = True  # crop to the ink's bounding box (plus a margin) before resizing
+    # fit into a height x height square, centred, instead of keeping the width (single characters)
+    square: bool = False
     min_width: int = 16
     max_width: int = 4096
 
@@ -71,9 +73,11 @@ DEFAULT_BEAM = 10  # the beam used when only constraints or --n-best ask for a s
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Training data from a labelled folder; with no `path`, synthetic digit strings (`synth`)."""
+    """Training data from a labelled folder; with no `path`, MNIST: synthetic digit strings
+    (`source="strings"`, see `synth`) or its single digits (`source="digits"`, for classifiers)."""
 
     path: str = ""
+    source: str = "strings"  # without a path: "strings" | "digits"
     val_path: str = ""  # a separate validation folder; else `val_split` of `path`
     val_split: float = 0.2  # held out with the run's seed; 0: no validation (the last epoch is kept)
     augment: bool = True  # geometric and photometric changes every epoch (data/augment.py)
@@ -94,6 +98,7 @@ class ModelConfig:
     hidden: int = 192
     layers: int = 2
     dropout: float = 0.1
+    attention: str = "general"  # attention models: Luong score "general" (h W a) or "dot" (h a)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from seqocr.charset import Charset
 from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig, from_dict
 from seqocr.data.images import ImageInput, as_pil
 from seqocr.data.transform import pad_batch, preprocess, preprocess_with_box
-from seqocr.decode import Decoded, decode
+from seqocr.decode import Decoded, decode_logits
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.pretrained import resolve_model
@@ -28,6 +28,7 @@ class Prediction:
     char_confidences: tuple[float, ...]
     alternatives: tuple[tuple[str, float], ...] = ()  # with --n-best: (text, confidence), best first
     char_x: tuple[float, ...] = ()  # where each character was read: x in the input image's pixels
+    attention: tuple[tuple[float, ...], ...] = ()  # attention models: each character's weights over time
 
     def as_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {"text": self.text, "confidence": self.confidence, "chars": list(self.char_confidences)}
@@ -42,18 +43,10 @@ Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input p
 
 
 class Network(Protocol):
-    """What a backend runs: a padded batch (B, C, H, W) and real widths (B,) ->
+    """What an exported CTC network runs: a padded batch (B, C, H, W) and real widths (B,) ->
     logits (B, T, C) and each image's real number of time steps (B,)."""
 
     def __call__(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]: ...
-
-
-class TorchNetwork:
-    def __init__(self, model: RecognitionModel):
-        self.model = model
-
-    def __call__(self, images: Tensor, widths: Tensor) -> tuple[Tensor, Tensor]:
-        return self.model(images, widths), self.model.output_lengths(widths)
 
 
 def read_batch(
@@ -65,10 +58,13 @@ def read_batch(
     temperature: float = 1.0,
 ) -> list[Decoded]:
     """The one reading path: batch (B, C, H, W) with real widths (B,) -> decoded strings.
-    `temperature` (fitted on validation data) calibrates confidences, never the text."""
-    run = TorchNetwork(network) if isinstance(network, RecognitionModel) else network
-    logits, lengths = run(images, widths)
-    return decode(logits / temperature if temperature != 1.0 else logits, lengths, charset, decoding)
+    A model reads by its family's decoding; an exported CTC network's logits go through
+    the same CTC decoding. `temperature` (fitted on validation data) calibrates
+    confidences, never the text."""
+    if isinstance(network, RecognitionModel):
+        return network.read(images, widths, charset, decoding, temperature)
+    logits, lengths = network(images, widths)
+    return decode_logits(logits, lengths, charset, decoding, temperature)
 
 
 class Recognizer:
@@ -88,12 +84,10 @@ class Recognizer:
         temperature: float = 1.0,
     ):
         self.model = channels_last(model.eval()) if model is not None else None
-        if network is None:
-            if self.model is None:
-                raise ValueError("a Recognizer needs a model or a network")
-            network = TorchNetwork(self.model)
-        self.network = network
-        self.backend = "torch" if isinstance(network, TorchNetwork) else "onnx"
+        if network is None and self.model is None:
+            raise ValueError("a Recognizer needs a model or a network")
+        self.network: RecognitionModel | Network = network if network is not None else self.model  # type: ignore[assignment]
+        self.backend = "torch" if network is None else "onnx"
         self.temperature = temperature  # confidences are softmax(logits / temperature)
         self.charset = charset
         self.preprocess = preprocess_config
@@ -161,7 +155,7 @@ class Recognizer:
             decoded_batch = read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
             for i, d in zip(chunk, decoded_batch, strict=True):
                 char_x = _char_x(d, tensors[i].shape[-1], boxes[i]) if boxes is not None else ()
-                results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives, char_x)
+                results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives, char_x, d.attention)
         return results  # type: ignore[return-value]
 
 

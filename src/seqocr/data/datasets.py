@@ -17,7 +17,8 @@ from seqocr.charset import Charset
 from seqocr.config import PreprocessConfig
 from seqocr.data.augment import augment_image
 from seqocr.data.images import open_image
-from seqocr.data.synth import DigitStringSynth
+from seqocr.data.mnist import Digits
+from seqocr.data.synth import DISTORT_PROBABILITY, DigitStringSynth, distort
 from seqocr.data.transform import pad_batch, preprocess
 
 
@@ -37,6 +38,26 @@ class SynthSource:
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
         return self.synth.sample(self.start + index)
+
+
+class DigitSource:
+    """Single MNIST digits (for classifiers), in an order shuffled by (seed, epoch); with
+    `augment` each is distorted anew like a synthetic string's digits (synth.distort)."""
+
+    def __init__(self, digits: Digits, seed: int, epoch: int = 0, augment: bool = False):
+        self.digits, self.seed, self.epoch, self.augment = digits, seed, epoch, augment
+        self.order = np.random.default_rng([seed, epoch]).permutation(len(digits)) if epoch else np.arange(len(digits))
+
+    def __len__(self) -> int:
+        return len(self.digits)
+
+    def __getitem__(self, index: int) -> tuple[Image.Image | np.ndarray, str]:
+        i = int(self.order[index])
+        image, text = self.digits.images[i], str(int(self.digits.labels[i]))
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.augment and rng.random() < DISTORT_PROBABILITY:
+            return distort(Image.fromarray(image), rng), text
+        return image, text
 
 
 class FolderSource:

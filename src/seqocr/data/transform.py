@@ -45,6 +45,8 @@ def preprocess_with_box(
     if config.crop:
         pixels, (top, bottom, left, right) = crop_to_ink(pixels)
         box = (left * scale, top * scale, right * scale, bottom * scale)
+    if config.square:
+        return _into_square(pixels, config.height), box
     h, w = pixels.shape[:2]
     width = max(1, round(w * config.height / h))
     if width > config.max_width:
@@ -57,6 +59,19 @@ def preprocess_with_box(
         pixels = np.pad(pixels, pad)
     tensor = torch.from_numpy(np.array(pixels, dtype=np.float32))  # a writable copy
     return (tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)), box
+
+
+def _into_square(pixels: np.ndarray, size: int) -> Tensor:
+    """Resize keeping the aspect so the longer side is `size`, centred on a size x size background."""
+    h, w = pixels.shape[:2]
+    scale = size / max(h, w)
+    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
+    resized = _resize(pixels, new_w, new_h)
+    canvas = np.zeros((size, size) + pixels.shape[2:], dtype=np.float32)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    canvas[top : top + new_h, left : left + new_w] = resized
+    tensor = torch.from_numpy(canvas)
+    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
 
 
 def crop_to_ink(pixels: np.ndarray, margin: float = 0.12) -> tuple[np.ndarray, tuple[int, int, int, int]]:

@@ -1,5 +1,6 @@
-"""Decoding model outputs into text with confidences."""
+"""Decoding model outputs into text with confidences: CTC (ctc.py, beam.py) and attention (attention.py)."""
 
-from seqocr.decode.ctc import Decoded, decode, greedy_decode
+from seqocr.decode.ctc import decode, decode_logits, greedy_decode
+from seqocr.decode.decoded import Decoded, Scored
 
-__all__ = ["Decoded", "decode", "greedy_decode"]
+__all__ = ["Decoded", "Scored", "decode", "decode_logits", "greedy_decode"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -12,24 +10,7 @@ from seqocr.charset import Charset
 from seqocr.config import DecodeConfig
 from seqocr.decode.align import align
 from seqocr.decode.beam import Checker, prefix_beam_search
-
-
-@dataclass(frozen=True)
-class Decoded:
-    """One read string.
-
-    `confidence` is P(text | image), summed over all the text's CTC alignments, for
-    greedy and beam search alike (then scaled by the model's fitted temperature). `char_confidences[i]` is the highest
-    probability among the frames that emitted character i, the first of which is
-    `char_frames[i]`. An answer no text satisfying the constraints fits is "" with 0.
-    """
-
-    text: str
-    confidence: float
-    char_confidences: tuple[float, ...]
-    char_frames: tuple[int, ...]
-    alternatives: tuple[tuple[str, float], ...] = ()  # n-best (text, confidence), best first
-    steps: int = 0  # the image's number of time steps: char_frames[i] / steps locates character i
+from seqocr.decode.decoded import Decoded, Scored
 
 
 def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Decoded]:
@@ -95,3 +76,21 @@ def decode(logits: Tensor, lengths: Tensor, charset: Charset, config: DecodeConf
         first_frames = tuple(f[0] for f in frames)
         results.append(Decoded(best.text, best.confidence, confs, first_frames, alternatives, steps=length))
     return results
+
+
+def decode_logits(
+    logits: Tensor, lengths: Tensor, charset: Charset, config: DecodeConfig | None = None, temperature: float = 1.0
+) -> list[Decoded]:
+    """`decode` of logits scaled by the fitted temperature (which changes confidences, never the text)."""
+    return decode(logits / temperature if temperature != 1.0 else logits, lengths, charset, config)
+
+
+def scored(logits: Tensor, lengths: Tensor, charset: Charset) -> Scored:
+    """Greedy answers of a batch, and P(answer | image) at any temperature."""
+    answers = [d.text for d in greedy_decode(logits, lengths, charset)]
+    ids = [charset.encode(a) for a in answers]
+
+    def confidence_at(temperature: float) -> list[float]:
+        return text_probabilities((logits.float() / temperature).log_softmax(-1), lengths, ids, charset.blank)
+
+    return Scored(answers, confidence_at)

@@ -11,15 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from seqocr.charset import Charset
+from seqocr.decode.decoded import Scored
 
 LabelledBatch = tuple[Tensor, Tensor, list[str]]  # images (B, C, H, W), real widths (B,), texts
-Readings = tuple[Tensor, Tensor, list[list[int]]]  # logits (B, T, C), time steps (B,), answers as ids
 
 TEMPERATURES = np.exp(np.linspace(np.log(0.25), np.log(8.0), 61))  # log-spaced, steps of 6%
 
@@ -81,24 +82,13 @@ def threshold_for_error(points: list[CoveragePoint], target_error: float) -> Cov
     return max(meeting, key=lambda p: p.coverage) if meeting else None
 
 
-def confidences_at(outputs: list[Readings], blank: int, temperature: float) -> list[float]:
-    """The confidence the model gives its (fixed) answers at `temperature`, image by image."""
-    from seqocr.decode.ctc import text_probabilities
-
-    return [
-        c
-        for logits, lengths, ids in outputs
-        for c in text_probabilities((logits.float() / temperature).log_softmax(-1), lengths, ids, blank)
-    ]
-
-
-def fit_temperature(outputs: list[Readings], correct: Sequence[bool], blank: int) -> float:
-    """The T minimising the log loss of confidence against correctness. `outputs` are
-    (logits, lengths, answer ids) per batch; the images, in order, match `correct`."""
+def fit_temperature(confidence_at: Callable[[float], list[float]], correct: Sequence[bool]) -> float:
+    """The T minimising the log loss of confidence against correctness; `confidence_at(T)`
+    gives the model's confidence in its (fixed) answers at T, image by image."""
     right = np.asarray(correct, dtype=np.float64)
     best, best_loss = 1.0, math.inf
     for t in TEMPERATURES:
-        conf = np.clip(np.array(confidences_at(outputs, blank, float(t))), 1e-7, 1 - 1e-7)
+        conf = np.clip(np.array(confidence_at(float(t))), 1e-7, 1 - 1e-7)
         loss = float(-(right * np.log(conf) + (1 - right) * np.log(1 - conf)).mean())
         if loss < best_loss:
             best, best_loss = float(t), loss
@@ -121,26 +111,27 @@ class Calibration:
         }
 
 
-def calibrate(
-    network: Callable[[Tensor, Tensor], tuple[Tensor, Tensor]], batches: Iterable[LabelledBatch], charset: Charset
-) -> Calibration:
-    """Fit the temperature on labelled batches (images, widths, texts) read by `network`."""
-    from seqocr.decode import greedy_decode
+class Scorer(Protocol):
+    def scored(self, images: Tensor, widths: Tensor, charset: Charset) -> Scored: ...
 
-    outputs: list[Readings] = []
+
+def calibrate(model: Scorer, batches: Iterable[LabelledBatch], charset: Charset) -> Calibration:
+    """Fit the temperature of `model` (any family) on labelled batches (images, widths, texts)."""
+    readings: list[Scored] = []
     correct: list[bool] = []
     with torch.inference_mode():
         for images, widths, texts in batches:
-            logits, lengths = network(images, widths)
-            answers = [d.text for d in greedy_decode(logits, lengths, charset)]
-            outputs.append((logits, lengths, [charset.encode(a) for a in answers]))
-            correct += [a == t for a, t in zip(answers, texts, strict=True)]
-    temperature = fit_temperature(outputs, correct, charset.blank)
-    before = confidences_at(outputs, charset.blank, 1.0)
-    after = confidences_at(outputs, charset.blank, temperature)
+            reading = model.scored(images, widths, charset)
+            readings.append(reading)
+            correct += [a == t for a, t in zip(reading.answers, texts, strict=True)]
+
+    def confidence_at(temperature: float) -> list[float]:
+        return [c for reading in readings for c in reading.confidence_at(temperature)]
+
+    temperature = fit_temperature(confidence_at, correct)
     return Calibration(
         temperature,
-        expected_calibration_error(before, correct),
-        expected_calibration_error(after, correct),
+        expected_calibration_error(confidence_at(1.0), correct),
+        expected_calibration_error(confidence_at(temperature), correct),
         len(correct),
     )

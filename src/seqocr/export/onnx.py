@@ -74,6 +74,11 @@ def export_onnx(
     out = Path(out)
     if recognizer.model is None:
         raise SeqocrError("export needs a PyTorch model (a checkpoint or bundled name), not an .onnx file")
+    if recognizer.model.family != "ctc":
+        raise SeqocrError(
+            f"ONNX export covers CTC models (crnn); this {recognizer.model_config.arch!r} model "
+            "runs with the torch backend"
+        )
     if quantize and not real_images:
         raise SeqocrError("--quantize needs real images to check the int8 model on (give --check-data DIR)")
     if not check_images + real_images:

@@ -1,5 +1,8 @@
-"""Models: plain nn.Modules returning logits (B, T, C), built by name from a registry."""
+"""Models, built by name from a registry: the CTC family (crnn), the attention family
+(attention) and single-character classifiers (mlp, cnn)."""
 
+from seqocr.models import attention as _attention  # noqa: F401  (registers "attention")
+from seqocr.models import classifier as _classifier  # noqa: F401  (registers "mlp", "cnn")
 from seqocr.models import crnn as _crnn  # noqa: F401  (registers "crnn")
 from seqocr.models.registry import RecognitionModel, available_architectures, build_model, channels_last, register
 

@@ -13,6 +13,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqocr.config import ModelConfig, PreprocessConfig
 from seqocr.errors import SeqocrError
+from seqocr.models.ctc import CTCModel
 from seqocr.models.registry import RecognitionModel, register
 
 
@@ -139,7 +140,7 @@ class LSTMSequence(nn.Module):
         return pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])[0]
 
 
-class CRNN(RecognitionModel):
+class CRNN(CTCModel):
     def __init__(self, config: ModelConfig, preprocess: PreprocessConfig, num_classes: int):
         super().__init__()
         self.backbone = Backbone(preprocess.channels, config.stem, config.stages)

@@ -3,22 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from seqocr.config import ModelConfig, PreprocessConfig
+from seqocr.charset import Charset
+from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig
+from seqocr.decode.decoded import Decoded, Scored
 from seqocr.errors import SeqocrError
+
+if TYPE_CHECKING:
+    from seqocr.data.datasets import Batch
 
 
 class RecognitionModel(nn.Module):
-    """What every architecture provides: logits (B, T, C) and the real T of each image."""
+    """What every architecture provides, whatever its family (CTC, attention, classifier):
+    how it learns (`loss`) and how it reads (`read`), so training, evaluation and
+    inference call one code path and never ask which family they hold."""
 
     # Parameters with one row per class: fine-tuning maps their rows by character.
     class_indexed: tuple[str, ...] = ("head.weight", "head.bias")
+    # "ctc": per-frame scores exported to ONNX and decoded outside the network
+    family: str = "ctc"
 
-    def forward(self, images: Tensor, widths: Tensor | None = None) -> Tensor:  # (B, T, C)
+    def loss(self, batch: Batch, charset: Charset) -> Tensor:
+        """Training loss of a batch, averaged per character."""
         raise NotImplementedError
+
+    def read(
+        self,
+        images: Tensor,
+        widths: Tensor,
+        charset: Charset,
+        decoding: DecodeConfig | None = None,
+        temperature: float = 1.0,
+    ) -> list[Decoded]:
+        """A padded batch (B, C, H, W) with real widths (B,) -> one Decoded per image."""
+        raise NotImplementedError
+
+    def scored(self, images: Tensor, widths: Tensor, charset: Charset) -> Scored:
+        """Greedy answers and their confidence at any temperature (for calibration)."""
+        raise NotImplementedError
+
+    def validation_step(self, batch: Batch, charset: Charset) -> tuple[float, list[str]]:
+        """The batch's loss and greedy answers (families that can share one pass override this)."""
+        return float(self.loss(batch, charset)), [d.text for d in self.read(batch.images, batch.widths, charset)]
 
     def output_lengths(self, widths: Tensor) -> Tensor:  # (B,) widths -> (B,) time steps
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""Bundled models, referred to by name: `seqocr.load("digits")`."""
+"""Bundled models, referred to by name: `seqocr.load("digits")` (strings), `seqocr.load("digit")` (one digit)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from seqocr.errors import SeqocrError
 
-BUNDLED = {"digits": "digits.pt"}
+BUNDLED = {"digits": "digits.pt", "digit": "digit.pt"}
 HERE = Path(__file__).parent
 
 

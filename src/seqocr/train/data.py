@@ -1,6 +1,6 @@
-"""What a run trains and validates on: synthetic digit strings or a labelled folder.
+"""What a run trains and validates on: synthetic digit strings, single MNIST digits or a labelled folder.
 
-Both kinds give the loop the same things: a charset, a fresh source each epoch, and a
+All kinds give the loop the same things: a charset, a fresh source each epoch, and a
 fixed validation source (or none). A folder is checked first (data/checks.py): every
 sample left out is listed in the run folder's `excluded.tsv` with its reason.
 """
@@ -12,7 +12,7 @@ from dataclasses import replace
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
 from seqocr.data.checks import Excluded, check_samples, time_steps_of
-from seqocr.data.datasets import AugmentedSource, FolderSource, Source, SynthSource
+from seqocr.data.datasets import AugmentedSource, DigitSource, FolderSource, Source, SynthSource
 from seqocr.data.folder import FolderSplit
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
@@ -37,13 +37,19 @@ class TrainingData:
     def __init__(self, config: RunConfig, charset: Charset, model: RecognitionModel, split: FolderSplit | None):
         self.config, self.charset = config, charset
         self.excluded: list[Excluded] = []
+        if split is None and config.data.source == "digits":
+            self._digits = load_split("train")
+            self.validation: Source | None = DigitSource(load_split("val"), config.train.seed)
+            return
         if split is None:
+            if config.data.source != "strings":
+                raise SeqocrError(f"unknown data source {config.data.source!r}; choose strings or digits")
             self._synth = DigitStringSynth(config.synth)
             val_synth = DigitStringSynth(
                 replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET, augment=False),
                 digits=load_split("val"),
             )
-            self.validation: Source | None = SynthSource(val_synth, config.train.val_samples)
+            self.validation = SynthSource(val_synth, config.train.val_samples)
             return
 
         steps = time_steps_of(model)
@@ -57,10 +63,16 @@ class TrainingData:
 
     @property
     def samples_per_epoch(self) -> int:
-        return self.config.train.samples_per_epoch if self.config.data.path == "" else len(self._train)
+        if self.config.data.path:
+            return len(self._train)
+        if self.config.data.source == "digits":
+            return len(self._digits)
+        return self.config.train.samples_per_epoch
 
     def epoch_source(self, epoch: int) -> Source:
         """Fresh strings each epoch (synthetic), or the folder's images changed anew (augmented)."""
+        if self.config.data.path == "" and self.config.data.source == "digits":
+            return DigitSource(self._digits, self.config.train.seed, epoch, augment=self.config.data.augment)
         if self.config.data.path == "":
             n = self.config.train.samples_per_epoch
             return SynthSource(self._synth, n, start=(epoch - 1) * n)

@@ -1,4 +1,4 @@
-"""The training loop: CTC on synthetic strings, validation every epoch, early stopping.
+"""The training loop: any model family's loss, validation every epoch, early stopping.
 
 Each epoch draws fresh samples: new synthetic strings, or the folder's images changed
 anew by augmentation (train/data.py). Validation uses a fixed set: strings of held-out
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
@@ -24,11 +23,9 @@ from seqocr.charset import Charset
 from seqocr.config import RunConfig, to_dict
 from seqocr.data.datasets import Batch, EncodedDataset, WidthBucketedBatches, collate
 from seqocr.data.folder import split_folder
-from seqocr.decode import decode
 from seqocr.evaluate.calibration import calibrate
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel, build_model, channels_last
-from seqocr.recognizer import TorchNetwork
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 from seqocr.train.data import TrainingData, resolve_charset
 from seqocr.train.init import load_initial_weights, read_init, with_init_geometry
@@ -51,35 +48,11 @@ class TrainState:
     seconds: float = 0.0
 
 
-def ctc_loss(model: RecognitionModel, batch: Batch, charset: Charset) -> torch.Tensor:
-    """CTC loss per character of the batch (one forward pass)."""
-    logits = model(batch.images, batch.widths)  # (B, T, C)
-    return ctc_loss_of(logits, model.output_lengths(batch.widths), batch, charset)
-
-
-def ctc_loss_of(logits: torch.Tensor, input_lengths: torch.Tensor, batch: Batch, charset: Charset) -> torch.Tensor:
-    """CTC loss of logits (B, T, C) whose real time steps are `input_lengths` (B,).
-
-    Targets are never padded, and the summed loss is divided by the number of characters
-    so that every character weighs the same (`reduction="mean"` would give a digit of a
-    10-digit string a tenth of the weight of a lone digit).
-    """
-    log_probs = logits.log_softmax(-1).transpose(0, 1)  # (T, B, C)
-    total = F.ctc_loss(
-        log_probs,
-        batch.targets,
-        input_lengths,
-        batch.target_lengths,
-        blank=charset.blank,
-        reduction="sum",
-        zero_infinity=True,
-    )
-    return total / batch.target_lengths.sum().clamp(min=1)
-
-
 def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
     """Train per `config` into its run folder; returns the best checkpoint's path."""
     folder = RunFolder(config.train.out)
+    if not resume:
+        folder.refuse_existing()
     if resume:  # the run's own config wins; only its folder may have moved
         saved = folder.read_config()
         config = replace(saved, train=replace(saved.train, out=config.train.out))
@@ -89,14 +62,14 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     split = split_folder(config.data, config.train.seed) if config.data.path else None
     charset = resolve_charset(config, split)
     config = replace(config, charset=charset.chars)  # config.json records the charset used
-    if not resume:
-        folder.create(config)
     tc = config.train
     if tc.threads > 0:
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
     model = channels_last(build_model(config.model, config.preprocess, charset.num_classes))
-    data = TrainingData(config, charset, model, split)
+    data = TrainingData(config, charset, model, split)  # data problems fail before a run folder exists
+    if not resume:
+        folder.create(config)
     if data.excluded:
         folder.write_excluded([(e.where, e.reason) for e in data.excluded])
         print(f"excluded {len(data.excluded)} samples, each with its reason in {folder.excluded_path}", file=sys.stderr)
@@ -176,7 +149,7 @@ def _calibrate_best(folder: RunFolder, config: RunConfig, charset: Charset, val_
     model = build_model(config.model, config.preprocess, charset.num_classes)
     model.load_state_dict(data["state_dict"])
     model.eval()
-    result = calibrate(TorchNetwork(model), ((b.images, b.widths, b.texts) for b in val_set), charset)
+    result = calibrate(model, ((b.images, b.widths, b.texts) for b in val_set), charset)
     save_checkpoint(folder.best, {**data, "temperature": result.temperature, "calibration": result.as_dict()})
     print(
         f"calibrated confidence on {result.images} validation images: temperature {result.temperature:.3f}, "
@@ -225,7 +198,7 @@ def _train_epoch(
             break
         for group in optimizer.param_groups:
             group["lr"] = schedule.lr(done)
-        loss = ctc_loss(model, batch, charset)
+        loss = model.loss(batch, charset)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -247,12 +220,11 @@ def _prerender(dataset: EncodedDataset, batch_size: int) -> list[Batch]:
 def validate(model: RecognitionModel, batches: list[Batch], charset: Charset) -> dict[str, float]:
     model.eval()
     truths, predictions, loss = [], [], 0.0
-    for batch in batches:  # one forward pass serves the loss and the decoding
-        logits = model(batch.images, batch.widths)  # (B, T, C)
-        lengths = model.output_lengths(batch.widths)
-        loss += ctc_loss_of(logits, lengths, batch, charset).item() * len(batch.texts)
+    for batch in batches:
+        batch_loss, texts = model.validation_step(batch, charset)
+        loss += batch_loss * len(batch.texts)
         truths += batch.texts
-        predictions += [d.text for d in decode(logits, lengths, charset)]
+        predictions += texts
     summary = summarize(truths, predictions)
     return {"loss": loss / len(truths), "accuracy": summary["accuracy"], "cer": summary["cer"]}
 

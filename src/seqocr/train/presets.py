@@ -41,6 +41,17 @@ def captcha() -> RunConfig:
     )
 
 
+def digit() -> RunConfig:
+    """Single handwritten digits (MNIST, any size, either polarity): the CNN classifier of
+    the bundled `digit` model; `--arch mlp` trains the baseline it is compared with."""
+    return RunConfig(
+        train=TrainConfig(out="runs/digit", epochs=40, batch_size=128, lr=3e-3, patience=8, max_minutes=15.0),
+        model=ModelConfig(arch="cnn", hidden=256, dropout=0.3),
+        preprocess=PreprocessConfig(height=28, square=True),
+        data=DataConfig(source="digits"),
+    )
+
+
 def captcha_dir() -> Path:
     """Where the captcha set is: $SEQOCR_DATA_DIR/captcha_images_v2, else ../shared/data."""
     env = os.environ.get("SEQOCR_DATA_DIR")
@@ -48,7 +59,12 @@ def captcha_dir() -> Path:
     return base / "captcha_images_v2"
 
 
-PRESETS: dict[str, Callable[[], RunConfig]] = {"digits": digits, "folder": folder, "captcha": captcha}
+PRESETS: dict[str, Callable[[], RunConfig]] = {
+    "digits": digits,
+    "digit": digit,
+    "folder": folder,
+    "captcha": captcha,
+}
 
 
 def preset(name: str) -> RunConfig:

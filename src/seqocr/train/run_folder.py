@@ -23,11 +23,14 @@ class RunFolder:
 
     def create(self, config: RunConfig) -> None:
         """Start a new run; refuses to overwrite an existing one."""
-        if self.config_path.exists():
-            raise SeqocrError(f"{self.root}: already holds a run; use --resume or choose another --out")
+        self.refuse_existing()
         self.root.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.config_path, json.dumps(to_dict(config), indent=2) + "\n")
         self.metrics_path.write_text("")
+
+    def refuse_existing(self) -> None:
+        if self.config_path.exists():
+            raise SeqocrError(f"{self.root}: already holds a run; use --resume or choose another --out")
 
     def write_excluded(self, rows: list[tuple[str, str]]) -> None:
         """Every sample left out of training (where, reason): nothing is dropped silently."""

@@ -1,0 +1,141 @@
+"""CRNN-CTC vs attention encoder-decoder, side by side, on unseen string lengths.
+
+    python benchmarks/ctc_vs_attention.py                  # trains 4 models (8 min each), tests
+    python benchmarks/ctc_vs_attention.py --minutes 2 -n 100   # a quick look
+    python benchmarks/ctc_vs_attention.py --runs DIR       # re-test runs already in DIR
+
+Both families train with the project's own command (`seqocr train --preset digits`,
+`--arch attention` for the second) on notebook-style strings (28 px MNIST cells side
+by side, what the notebooks this compares build) of exactly 5 digits, and of 1-5
+digits, for the same time budget on this CPU. Each is tested on strings of every
+length from 1 to 12 built from MNIST test digits only. Writes
+benchmarks/results/ctc_vs_attention.json and a Markdown table beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import RESULTS, write_results
+from seqocr import load
+from seqocr.config import SynthConfig
+from seqocr.data.synth import DigitStringSynth
+from seqocr.evaluate.metrics import summarize
+
+LENGTHS = range(1, 13)
+SETUPS = {  # name -> (arch options, min length, max length)
+    "ctc-5": ([], 5, 5),
+    "ctc-1to5": ([], 1, 5),
+    "attention-5": (["--arch", "attention", "--sequence", "lstm", "--hidden", "128"], 5, 5),
+    "attention-1to5": (["--arch", "attention", "--sequence", "lstm", "--hidden", "128"], 1, 5),
+}
+TARGET_CTC_UNSEEN = 0.97  # CTC trained on 1-5 digits, on 6-10 digit strings
+TARGET_ATTENTION_GAP = 0.01  # attention within 1 point of CTC on the lengths it was trained on
+
+
+def train(name: str, runs: Path, minutes: float) -> list[str]:
+    options, low, high = SETUPS[name]
+    command = [
+        "seqocr", "train", "--preset", "digits", "--style", "notebook",
+        "--min-len", str(low), "--max-len", str(high), "--max-minutes", str(minutes),
+        "--val-samples", "1000", "--out", str(runs / name), *options,
+    ]  # fmt: skip
+    if not (runs / name / "best.pt").is_file():
+        subprocess.run([sys.executable, "-m", "seqocr", *command[1:], "--no-progress"], check=True)
+    return command
+
+
+def test_sets(n: int) -> dict[int, list]:
+    """n notebook-style strings of each length, from MNIST test digits only."""
+    sets = {}
+    for length in LENGTHS:
+        synth = DigitStringSynth(
+            SynthConfig(split="test", seed=500 + length, min_len=length, max_len=length, style="notebook")
+        )
+        sets[length] = [synth.sample(i) for i in range(n)]
+    return sets
+
+
+def measure(run: Path, sets: dict[int, list]) -> dict:
+    recognizer = load(run)
+    by_length, images, seconds = {}, 0, 0.0
+    for length, samples in sets.items():
+        tensors = [recognizer.prepare(image) for image, _ in samples]
+        started = time.perf_counter()
+        predictions = recognizer.predict_tensors(tensors, batch_size=64)
+        seconds += time.perf_counter() - started
+        images += len(tensors)
+        by_length[length] = summarize([t for _, t in samples], [p.text for p in predictions])["accuracy"]
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    assert recognizer.model is not None
+    return {
+        "accuracy_by_length": by_length,
+        "parameters": sum(p.numel() for p in recognizer.model.parameters()),
+        "training_minutes": rows[-1]["elapsed_s"] / 60,
+        "epochs": len(rows),
+        "best_val_accuracy": max(r["val_accuracy"] for r in rows),
+        "images_per_s": images / seconds,  # network + decoding, batch 64, preprocessed images
+    }
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def markdown(results: dict) -> str:
+    header = "| model | params | train min | img/s | " + " | ".join(str(n) for n in LENGTHS) + " |"
+    lines = [header, "|" + "---|" * (4 + len(LENGTHS))]
+    for name, r in results["models"].items():
+        cells = " | ".join(f"{100 * r['accuracy_by_length'][n]:.1f}" for n in LENGTHS)
+        size, minutes, speed = r["parameters"] / 1e6, r["training_minutes"], r["images_per_s"]
+        lines.append(f"| {name} | {size:.2f}M | {minutes:.1f} | {speed:.0f} | {cells} |")
+    lines += ["", "Whole-string accuracy (%) by string length; `-5`: trained on 5 digits only, `-1to5`: on 1-5 digits."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=8.0, help="training budget per model (default 8)")
+    parser.add_argument("-n", type=int, default=500, help="test strings per length (default 500)")
+    parser.add_argument("--runs", type=Path, default=Path("runs/ctc-vs-attention"), help="run folders (reused)")
+    args = parser.parse_args()
+
+    commands = {name: train(name, args.runs, args.minutes) for name in SETUPS}
+    sets = test_sets(args.n)
+    models = {name: measure(args.runs / name, sets) for name in SETUPS}
+    ctc, attention = models["ctc-1to5"]["accuracy_by_length"], models["attention-1to5"]["accuracy_by_length"]
+    ctc_unseen = mean([ctc[n] for n in range(6, 11)])
+    gaps = {
+        "1to5": mean([ctc[n] - attention[n] for n in range(1, 6)]),
+        "5": models["ctc-5"]["accuracy_by_length"][5] - models["attention-5"]["accuracy_by_length"][5],
+    }
+    results = {
+        "style": "notebook",
+        "test_strings_per_length": args.n,
+        "minutes_per_model": args.minutes,
+        "train_commands": {name: " ".join(c) for name, c in commands.items()},
+        "models": models,
+        "ctc_1to5_on_6to10": ctc_unseen,
+        "target_ctc_1to5_on_6to10": TARGET_CTC_UNSEEN,
+        "meets_ctc_target": ctc_unseen >= TARGET_CTC_UNSEEN,
+        "attention_gap_on_trained_lengths": gaps,
+        "meets_attention_target": all(g <= TARGET_ATTENTION_GAP for g in gaps.values()),
+    }
+    path = write_results("ctc_vs_attention", results)
+    table = markdown(results)
+    (RESULTS / "ctc_vs_attention.md").write_text(table)
+    print(table)
+    print(f"CTC (1-5) on 6-10 digits: {100 * ctc_unseen:.2f}% (target {100 * TARGET_CTC_UNSEEN:.0f}%)")
+    print(
+        "attention behind CTC on trained lengths: " + ", ".join(f"{k}: {100 * v:+.2f} points" for k, v in gaps.items())
+    )
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
