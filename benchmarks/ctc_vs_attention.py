@@ -64,18 +64,27 @@ def test_sets(n: int) -> dict[int, list]:
 
 def measure(run: Path, sets: dict[int, list]) -> dict:
     recognizer = load(run)
-    by_length, images, seconds = {}, 0, 0.0
+    by_length, failures, images, seconds = {}, {}, 0, 0.0
     for length, samples in sets.items():
         tensors = [recognizer.prepare(image) for image, _ in samples]
         started = time.perf_counter()
         predictions = recognizer.predict_tensors(tensors, batch_size=64)
         seconds += time.perf_counter() - started
         images += len(tensors)
-        by_length[length] = summarize([t for _, t in samples], [p.text for p in predictions])["accuracy"]
+        truths = [t for _, t in samples]
+        by_length[length] = summarize(truths, [p.text for p in predictions])["accuracy"]
+        wrong = [p.confidence for p, t in zip(predictions, truths, strict=True) if p.text != t]
+        failures[length] = {  # how it fails: the wrong length, or the right one misread
+            "right_length": mean([len(p.text) == length for p in predictions]),
+            "prefix_of_truth": mean([t.startswith(p.text) for p, t in zip(predictions, truths, strict=True)]),
+            "mean_length_read": mean([len(p.text) for p in predictions]),
+            "mean_confidence_when_wrong": mean(wrong) if wrong else None,
+        }
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     assert recognizer.model is not None
     return {
         "accuracy_by_length": by_length,
+        "failures_by_length": failures,
         "parameters": sum(p.numel() for p in recognizer.model.parameters()),
         "training_minutes": rows[-1]["elapsed_s"] / 60,
         "epochs": len(rows),
@@ -84,7 +93,7 @@ def measure(run: Path, sets: dict[int, list]) -> dict:
     }
 
 
-def mean(values: list[float]) -> float:
+def mean(values: list) -> float:
     return sum(values) / len(values)
 
 

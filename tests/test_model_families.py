@@ -171,3 +171,20 @@ def test_attention_beam_search_applies_constraints(test_digits):
     for read in reads:
         assert len(read.text) == 3 and set(read.text) <= {"1", "2"}
         assert len(read.alternatives) == 2 and read.alternatives[0][1] >= read.alternatives[1][1]
+
+
+def test_fine_tuning_an_attention_model_keeps_its_eos_and_bos_rows():
+    from seqocr.charset import Charset
+    from seqocr.train.init import load_initial_weights
+
+    config, pre = geometry("attention")
+    old = build_model(config, pre, DIGITS.num_classes)
+    init = {"charset": DIGITS.chars, "state_dict": old.state_dict()}
+    wider = Charset("0123456789ab")
+    model = build_model(config, pre, wider.num_classes)
+    load_initial_weights(model, init, wider)
+    for name in ("head.weight", "embedding.weight"):
+        new_rows, old_rows = model.state_dict()[name], old.state_dict()[name]
+        assert torch.equal(new_rows[wider.eos], old_rows[DIGITS.eos]), name
+        assert torch.equal(new_rows[wider.bos], old_rows[DIGITS.bos]), name
+        assert torch.equal(new_rows[wider.encode("7")[0]], old_rows[DIGITS.encode("7")[0]]), name

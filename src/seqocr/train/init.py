@@ -1,7 +1,8 @@
 """Starting a run from a trained model (`--init`), even when the charset changes.
 
 The output layer has one row per class. Rows of characters both charsets share, and
-the blank's, are copied; rows of new characters start as a fresh layer would. No
+the blank's (and an attention model's EOS and BOS), are copied; rows of new characters
+start as a fresh layer would. No
 hand-editing of state dicts, no size-mismatch crash.
 """
 
@@ -48,6 +49,8 @@ def load_initial_weights(model: RecognitionModel, init: dict[str, Any], charset:
         for char in charset.chars:
             if char in old.chars:
                 fresh[charset.encode(char)[0]] = weights[name][old.encode(char)[0]]
+        if fresh.shape[0] > charset.num_classes:  # an attention model's EOS and BOS rows follow the characters
+            fresh[charset.num_classes :] = weights[name][old.num_classes :]
         weights[name] = fresh
     mismatched = [k for k in own if k in weights and weights[k].shape != own[k].shape]
     if mismatched or set(own) != set(weights):
