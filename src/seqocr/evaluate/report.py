@@ -28,7 +28,8 @@ DEFAULT_TEST_STRINGS = 2000
 
 
 def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageInput], list[str], str]:
-    """(images, truths, description): a labelled folder, or MNIST-test digit strings."""
+    """(images, truths, description): a labelled folder, else MNIST-test digit strings
+    (single MNIST test digits for a classifier)."""
     if data is not None:
         from seqocr.data.folder import read_folder
 
@@ -43,6 +44,10 @@ def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageIn
     from seqocr.data.mnist import load_split
     from seqocr.data.synth import DigitStringSynth
 
+    if recognizer.model is not None and recognizer.model.family == "classifier":
+        digits = load_split("test")
+        single: list[ImageInput] = list(digits.images)
+        return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits"
     synth = DigitStringSynth(SynthConfig(split="test", seed=20_261_122), digits=load_split("test"))
     strings = [synth.sample(i) for i in range(DEFAULT_TEST_STRINGS)]
     description = f"{DEFAULT_TEST_STRINGS:,} default-style strings of 1-10 MNIST test digits (seed 20261122)"
