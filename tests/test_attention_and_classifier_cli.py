@@ -54,6 +54,13 @@ def test_show_attention_draws_one_row_per_character(attention_run, synth_folder,
         assert drawn.height == (len(row["text"]) + 1) * input_height
 
 
+def test_show_attention_to_an_unwritable_name_is_a_one_line_error(attention_run, synth_folder, tmp_path, capsys):
+    image = str(synth_folder / "000000.png")
+    assert main(["predict", "--model", str(attention_run), "--show-attention", str(tmp_path / "a.xyz"), image]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "a.xyz: cannot write the attention picture" in err[0]
+
+
 def test_show_attention_refuses_a_ctc_model(synth_folder, capsys):
     assert main(["predict", "--show-attention", "x.png", str(synth_folder / "000000.png")]) == 1
     assert "needs an attention model" in capsys.readouterr().err

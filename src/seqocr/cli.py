@@ -367,14 +367,18 @@ def _prepare_all(recognizer: Any, paths: list[str]) -> tuple[dict[int, Any], dic
 def _draw_attention(out: Path, prepared: dict[int, Any], results: dict[int, Prediction], total: int) -> None:
     from seqocr.evaluate.attention_map import draw_attention
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix or ".png"
     for index, tensor in prepared.items():
         p = results[index]
-        target = out if total == 1 else out.with_name(f"{out.stem}-{index + 1}{out.suffix or '.png'}")
+        target = out.with_suffix(suffix) if total == 1 else out.with_name(f"{out.stem}-{index + 1}{suffix}")
         if not p.text:
             print(f"seqocr: nothing read in image {index + 1}: no attention to draw", file=sys.stderr)
             continue
-        draw_attention(tensor, p.text, p.attention).save(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            draw_attention(tensor, p.text, p.attention).save(target)
+        except (OSError, ValueError) as error:  # unwritable, or an extension PIL cannot write
+            raise SeqocrError(f"{target}: cannot write the attention picture ({error})") from None
         print(f"attention of image {index + 1} drawn in {target}", file=sys.stderr)
 
 
