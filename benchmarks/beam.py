@@ -43,7 +43,7 @@ def main() -> None:
     results: dict = {}
     for set_name, config in sets.items():
         synth = DigitStringSynth(config, digits=digits)
-        samples = [synth.sample(i) for i in range(args.n)]
+        samples = synth.samples(args.n)
         tensors = [recognizer.prepare(image) for image, _ in samples]
         truths = [text for _, text in samples]
         runs = dict(decoders)

@@ -25,6 +25,7 @@ from pathlib import Path
 from common import RESULTS, write_results
 from seqocr import load
 from seqocr.config import SynthConfig
+from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
 from seqocr.evaluate.metrics import summarize
 
@@ -53,13 +54,13 @@ def train(name: str, runs: Path, minutes: float) -> list[str]:
 
 def test_sets(n: int) -> dict[int, list]:
     """n notebook-style strings of each length, from MNIST test digits only."""
-    sets = {}
-    for length in LENGTHS:
-        synth = DigitStringSynth(
-            SynthConfig(split="test", seed=500 + length, min_len=length, max_len=length, style="notebook")
-        )
-        sets[length] = [synth.sample(i) for i in range(n)]
-    return sets
+    digits = load_split("test")
+    return {
+        length: DigitStringSynth(
+            SynthConfig(split="test", seed=500 + length, min_len=length, max_len=length, style="notebook"), digits
+        ).samples(n)
+        for length in LENGTHS
+    }
 
 
 def measure(run: Path, sets: dict[int, list]) -> dict:

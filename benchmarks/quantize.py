@@ -36,7 +36,7 @@ def main() -> None:
     real = real_check_images(recognizer)
     results = {}
     synth = DigitStringSynth(SynthConfig(split="test", seed=TEST_SEED + 7), digits=load_split("test"))
-    samples = [synth.sample(i) for i in range(args.n)]
+    samples = synth.samples(args.n)
     truths = [text for _, text in samples]
     for name, quantize in (("float", False), ("int8", True)):
         path = folder / f"{name}.onnx"

@@ -50,6 +50,10 @@ class DigitStringSynth:
             glyphs = [distort(g, rng) if rng.random() < DISTORT_PROBABILITY else g for g in glyphs]
         return render_default(glyphs, rng), text
 
+    def samples(self, count: int) -> list[tuple[np.ndarray, str]]:
+        """Samples 0..count-1: a fixed test set for a given seed."""
+        return [self.sample(i) for i in range(count)]
+
     def _crop(self, i: int) -> Image.Image:
         """Digit `i` cropped to its ink; cached because cropping costs more than drawing."""
         crop = self._crops[i]

@@ -57,8 +57,7 @@ def preprocess_with_box(
     if width < config.min_width:  # pad tiny crops with background so T stays >= 1
         pad = [(0, 0), (0, config.min_width - width)] + [(0, 0)] * (pixels.ndim - 2)
         pixels = np.pad(pixels, pad)
-    tensor = torch.from_numpy(np.array(pixels, dtype=np.float32))  # a writable copy
-    return (tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)), box
+    return _to_tensor(np.array(pixels, dtype=np.float32)), box  # a writable copy
 
 
 def _into_square(pixels: np.ndarray, size: int) -> Tensor:
@@ -70,7 +69,12 @@ def _into_square(pixels: np.ndarray, size: int) -> Tensor:
     canvas = np.zeros((size, size) + pixels.shape[2:], dtype=np.float32)
     top, left = (size - new_h) // 2, (size - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = resized
-    tensor = torch.from_numpy(canvas)
+    return _to_tensor(canvas)
+
+
+def _to_tensor(pixels: np.ndarray) -> Tensor:
+    """(H, W) or (H, W, C) float32 pixels -> a (C, H, W) tensor sharing their memory."""
+    tensor = torch.from_numpy(pixels)
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
 
 

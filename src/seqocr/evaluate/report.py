@@ -49,7 +49,7 @@ def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageIn
         single: list[ImageInput] = list(digits.images)
         return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits"
     synth = DigitStringSynth(SynthConfig(split="test", seed=20_261_122), digits=load_split("test"))
-    strings = [synth.sample(i) for i in range(DEFAULT_TEST_STRINGS)]
+    strings = synth.samples(DEFAULT_TEST_STRINGS)
     description = f"{DEFAULT_TEST_STRINGS:,} default-style strings of 1-10 MNIST test digits (seed 20261122)"
     arrays: list[ImageInput] = [image for image, _ in strings]
     return arrays, [text for _, text in strings], description

@@ -30,7 +30,7 @@ def bench_images(data: Path | None, count: int) -> list[ImageInput]:
     from seqocr.data.synth import DigitStringSynth
 
     synth = DigitStringSynth(SynthConfig(split="test", seed=5), digits=load_split("test"))
-    return [synth.sample(i)[0] for i in range(count)]
+    return [image for image, _ in synth.samples(count)]
 
 
 def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:

@@ -36,4 +36,4 @@ def real_check_images(recognizer: Recognizer, folder: Path | None = None) -> lis
         synth = DigitStringSynth(SynthConfig(split="test", seed=11), digits=load_split("test"))
     except SeqocrError:  # offline with no MNIST copy: the random images still check
         return []
-    return [recognizer.prepare(synth.sample(i)[0]) for i in range(REAL_CHECK_IMAGES)]
+    return [recognizer.prepare(image) for image, _ in synth.samples(REAL_CHECK_IMAGES)]

@@ -35,10 +35,18 @@ class Classifier(RecognitionModel):
         return torch.ones_like(widths)
 
     def loss(self, batch: Batch, charset: Charset) -> Tensor:
+        return self._loss_of(self(batch.images), batch)
+
+    def validation_step(self, batch: Batch, charset: Charset) -> tuple[float, list[str]]:
+        logits = self(batch.images)  # one forward pass serves the loss and the answers
+        return float(self._loss_of(logits, batch)), _answers(logits, charset)[0]
+
+    @staticmethod
+    def _loss_of(logits: Tensor, batch: Batch) -> Tensor:
         if bool((batch.target_lengths != 1).any()):
             text = next(t for t in batch.texts if len(t) != 1)
             raise SeqocrError(f"a classifier reads one character per image; got the label {text!r}")
-        return F.cross_entropy(self(batch.images), batch.targets)
+        return F.cross_entropy(logits, batch.targets)
 
     def read(
         self,
@@ -62,13 +70,20 @@ class Classifier(RecognitionModel):
 
     def scored(self, images: Tensor, widths: Tensor, charset: Charset) -> Scored:
         logits = self(images).detach().float()
-        logits[:, charset.blank] = float("-inf")
-        answers = logits.argmax(-1)
+        texts, answers = _answers(logits, charset)
 
         def confidence_at(temperature: float) -> list[float]:
             return (logits / temperature).softmax(-1).gather(1, answers[:, None]).squeeze(1).tolist()
 
-        return Scored([charset.decode([int(a)]) for a in answers], confidence_at)
+        return Scored(texts, confidence_at)
+
+
+def _answers(logits: Tensor, charset: Charset) -> tuple[list[str], Tensor]:
+    """The likeliest class of each row of logits (B, classes), never the blank: as text and as ids."""
+    choice = logits.detach().float().clone()
+    choice[:, charset.blank] = float("-inf")
+    answers = choice.argmax(-1)
+    return [charset.decode([int(a)]) for a in answers], answers
 
 
 class MLP(Classifier):

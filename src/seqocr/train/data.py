@@ -7,6 +7,7 @@ sample left out is listed in the run folder's `excluded.tsv` with its reason.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from seqocr.charset import Charset
@@ -37,19 +38,24 @@ class TrainingData:
     def __init__(self, config: RunConfig, charset: Charset, model: RecognitionModel, split: FolderSplit | None):
         self.config, self.charset = config, charset
         self.excluded: list[Excluded] = []
+        self._draw: Callable[[int], Source]  # epoch -> that epoch's training samples
         if split is None and config.data.source == "digits":
-            self._digits = load_split("train")
+            train_digits = load_split("train")
             self.validation: Source | None = DigitSource(load_split("val"), config.train.seed)
+            self.samples_per_epoch = len(train_digits)
+            self._draw = lambda epoch: DigitSource(train_digits, config.train.seed, epoch, config.data.augment)
             return
         if split is None:
             if config.data.source != "strings":
                 raise SeqocrError(f"unknown data source {config.data.source!r}; choose strings or digits")
-            self._synth = DigitStringSynth(config.synth)
+            synth = DigitStringSynth(config.synth)
             val_synth = DigitStringSynth(
                 replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET, augment=False),
                 digits=load_split("val"),
             )
             self.validation = SynthSource(val_synth, config.train.val_samples)
+            n = self.samples_per_epoch = config.train.samples_per_epoch
+            self._draw = lambda epoch: SynthSource(synth, n, start=(epoch - 1) * n)
             return
 
         steps = time_steps_of(model)
@@ -58,24 +64,15 @@ class TrainingData:
         self.excluded = split.excluded + train.excluded + val.excluded
         if not train.kept:
             raise SeqocrError(f"{config.data.path}: no usable training images ({len(self.excluded)} excluded)")
-        self._train = FolderSource(train.samples)
+        images = FolderSource(train.samples)
         self.validation = FolderSource(val.samples) if val.kept else None
-
-    @property
-    def samples_per_epoch(self) -> int:
-        if self.config.data.path:
-            return len(self._train)
-        if self.config.data.source == "digits":
-            return len(self._digits)
-        return self.config.train.samples_per_epoch
+        self.samples_per_epoch = len(images)
+        self._draw = (
+            (lambda epoch: AugmentedSource(images, seed=config.train.seed, epoch=epoch))
+            if config.data.augment
+            else (lambda epoch: images)
+        )
 
     def epoch_source(self, epoch: int) -> Source:
-        """Fresh strings each epoch (synthetic), or the folder's images changed anew (augmented)."""
-        if self.config.data.path == "" and self.config.data.source == "digits":
-            return DigitSource(self._digits, self.config.train.seed, epoch, augment=self.config.data.augment)
-        if self.config.data.path == "":
-            n = self.config.train.samples_per_epoch
-            return SynthSource(self._synth, n, start=(epoch - 1) * n)
-        if self.config.data.augment:
-            return AugmentedSource(self._train, seed=self.config.train.seed, epoch=epoch)
-        return self._train
+        """Fresh strings or digits each epoch, or the folder's images changed anew (augmented)."""
+        return self._draw(epoch)

@@ -2,8 +2,7 @@
 
 The output layer has one row per class. Rows of characters both charsets share, and
 the blank's (and an attention model's EOS and BOS), are copied; rows of new characters
-start as a fresh layer would. No
-hand-editing of state dicts, no size-mismatch crash.
+start as a fresh layer would. No hand-editing of state dicts, no size-mismatch crash.
 """
 
 from __future__ import annotations

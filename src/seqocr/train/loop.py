@@ -51,11 +51,11 @@ class TrainState:
 def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
     """Train per `config` into its run folder; returns the best checkpoint's path."""
     folder = RunFolder(config.train.out)
-    if not resume:
-        folder.refuse_existing()
     if resume:  # the run's own config wins; only its folder may have moved
         saved = folder.read_config()
         config = replace(saved, train=replace(saved.train, out=config.train.out))
+    else:
+        folder.refuse_existing()
     init = read_init(config.train.init) if config.train.init and not resume else None
     if init is not None:
         config = with_init_geometry(config, init)
