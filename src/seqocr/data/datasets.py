@@ -17,6 +17,7 @@ from seqocr.charset import Charset
 from seqocr.config import PreprocessConfig
 from seqocr.data.augment import augment_image
 from seqocr.data.images import open_image
+from seqocr.data.captcha_synth import CaptchaSynth
 from seqocr.data.mnist import Digits
 from seqocr.data.synth import DISTORT_PROBABILITY, DigitStringSynth, distort
 from seqocr.data.transform import pad_batch, preprocess
@@ -38,6 +39,34 @@ class SynthSource:
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
         return self.synth.sample(self.start + index)
+
+
+class CaptchaSource:
+    """Synthetic captchas start..start+count-1 (data/captcha_synth.py)."""
+
+    def __init__(self, synth: CaptchaSynth, count: int, start: int = 0):
+        self.synth, self.count, self.start = synth, count, start
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> tuple[Image.Image, str]:
+        return self.synth.sample(self.start + index)
+
+
+class ConcatSource:
+    """Several sources, one after the other."""
+
+    def __init__(self, *sources: Source):
+        self.sources = sources
+        self.starts = np.cumsum([0] + [len(s) for s in sources])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, index: int) -> tuple[Image.Image | np.ndarray, str]:
+        which = int(np.searchsorted(self.starts, index, side="right")) - 1
+        return self.sources[which][index - int(self.starts[which])]
 
 
 class DigitSource:
@@ -123,9 +152,10 @@ def collate(samples: list[tuple[Tensor, list[int], str]]) -> Batch:
 class WidthBucketedBatches(IterableDataset):
     """Batches of similar-width images, so a batch is not padded to its longest string.
 
-    Renders `pool` batches' worth of samples, sorts them by width, cuts them into
-    batches and yields those in a seeded random order. Works with DataLoader workers
-    (`batch_size=None`): each worker takes every n-th pool.
+    Takes the samples in a seeded random order, renders `pool` batches' worth at a time,
+    sorts them by width, cuts them into batches and yields those in a seeded random
+    order: which samples share a batch changes every epoch (`seed`). Works with
+    DataLoader workers (`batch_size=None`): each worker takes every n-th pool.
     """
 
     def __init__(self, dataset: EncodedDataset, batch_size: int, seed: int, pool: int = 16):
@@ -138,10 +168,11 @@ class WidthBucketedBatches(IterableDataset):
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         span = self.batch_size * self.pool
+        shuffled = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.seed)).tolist()
         for pool_index, start in enumerate(range(0, len(self.dataset), span)):
             if pool_index % workers != worker:
                 continue
-            indices = range(start, min(start + span, len(self.dataset)))
+            indices = shuffled[start : start + span]
             samples = sorted((self.dataset[i] for i in indices), key=lambda s: s[0].shape[-1])
             batches = [samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)]
             order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(self.seed + pool_index))

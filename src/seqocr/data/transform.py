@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from PIL import Image, ImageFilter
@@ -25,51 +27,86 @@ def preprocess_with_box(
     image: Image.Image | np.ndarray, config: PreprocessConfig, name: str = "image"
 ) -> tuple[Tensor, tuple[float, float, float, float]]:
     """`preprocess`, and the box (left, top, right, bottom) of the input image, in its own
-    pixels, that the tensor shows: to draw where each character was read."""
+    pixels, that the tensor shows: to draw where each character was read.
+
+    Pixels stay 8-bit inside PIL until the image has the model's size: crop and resize
+    are one PIL call, and the polarity and contrast stretch, being affine, are applied
+    after it to the few pixels left, as floats.
+    """
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
     mode = "L" if config.channels == 1 else "RGB"
-    image = flatten_alpha(image).convert(mode)
+    image = flatten_alpha(image)
+    if image.mode != mode:
+        image = image.convert(mode)
     w, h = image.size
     scale = 1.0  # input pixels per working pixel
     if h > 2 * config.height:  # work at twice the target height: enough to find the ink, cheap
         image = image.resize((max(1, round(w * 2 * config.height / h)), 2 * config.height), Image.Resampling.BOX)
         scale = h / (2 * config.height)
-    pixels = np.asarray(image, dtype=np.float32) / 255.0  # (H, W) or (H, W, 3)
-    if config.polarity == "auto" and np.median(pixels) > 0.5:
-        pixels = 1.0 - pixels  # mostly light: dark ink on paper; make the ink bright
-    low, high = float(pixels.min()), float(pixels.max())
-    if high - low > 1e-3:
-        pixels = (pixels - low) / (high - low)
-    box = (0.0, 0.0, float(w), float(h))
+    pixels = np.asarray(image)  # (H, W) or (H, W, 3) uint8
+    levels = Levels.of(pixels, invert=config.polarity == "auto" and _mostly_light(pixels))
+    top, bottom, left, right = 0, image.height, 0, image.width
     if config.crop:
-        pixels, (top, bottom, left, right) = crop_to_ink(pixels)
-        box = (left * scale, top * scale, right * scale, bottom * scale)
+        gray = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
+        top, bottom, left, right = ink_box(levels.apply(gray))
+    box = (left * scale, top * scale, right * scale, bottom * scale)
+    crop = (left, top, right, bottom)
     if config.square:
-        return _into_square(pixels, config.height), box
-    h, w = pixels.shape[:2]
-    width = max(1, round(w * config.height / h))
+        return _into_square(image, crop, config.height, levels), box
+    crop_w, crop_h = right - left, bottom - top
+    width = max(1, round(crop_w * config.height / crop_h))
     if width > config.max_width:
         raise SeqocrError(
-            f"{name}: too wide for its height ({w}x{h} becomes {width} px wide, limit {config.max_width})"
+            f"{name}: too wide for its height ({crop_w}x{crop_h} becomes {width} px wide, limit {config.max_width})"
         )
-    pixels = _resize(pixels, width, config.height)
+    resized = levels.apply(np.asarray(image.resize((width, config.height), Image.Resampling.BILINEAR, box=crop)))
     if width < config.min_width:  # pad tiny crops with background so T stays >= 1
-        pad = [(0, 0), (0, config.min_width - width)] + [(0, 0)] * (pixels.ndim - 2)
-        pixels = np.pad(pixels, pad)
-    return _to_tensor(np.array(pixels, dtype=np.float32)), box  # a writable copy
+        pad = [(0, 0), (0, config.min_width - width)] + [(0, 0)] * (resized.ndim - 2)
+        resized = np.pad(resized, pad)
+    return _to_tensor(resized), box
 
 
-def _into_square(pixels: np.ndarray, size: int) -> Tensor:
-    """Resize keeping the aspect so the longer side is `size`, centred on a size x size background."""
-    h, w = pixels.shape[:2]
-    scale = size / max(h, w)
-    new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
-    resized = _resize(pixels, new_w, new_h)
-    canvas = np.zeros((size, size) + pixels.shape[2:], dtype=np.float32)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
-    canvas[top : top + new_h, left : left + new_w] = resized
-    return _to_tensor(canvas)
+def _mostly_light(pixels: np.ndarray) -> bool:
+    """Whether the median pixel is light (dark ink on paper), without sorting."""
+    return 2 * int(np.count_nonzero(pixels > 127)) > pixels.size
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The affine map of 8-bit pixels to [0, 1] that makes the ink bright (inverting dark
+    ink on paper) and stretches the image's own range to the full one."""
+
+    offset: float
+    gain: float
+
+    @classmethod
+    def of(cls, pixels: np.ndarray, invert: bool) -> Levels:
+        low, high = int(pixels.min()), int(pixels.max())
+        span = float(high - low) if high > low else 255.0
+        return cls(high, -1 / span) if invert else cls(low, 1 / span)
+
+    @property
+    def background(self) -> int:
+        """The 8-bit value that maps to 0."""
+        return round(self.offset)
+
+    def apply(self, pixels: np.ndarray) -> np.ndarray:
+        values = (pixels.astype(np.float32) - np.float32(self.offset)) * np.float32(self.gain)
+        return np.clip(values, 0.0, 1.0, out=values)
+
+
+def _into_square(image: Image.Image, box: tuple[int, int, int, int], size: int, levels: Levels) -> Tensor:
+    """The `box` (left, top, right, bottom) of `image`, resized keeping its aspect so the
+    longer side is `size`, centred on a size x size background."""
+    left, top, right, bottom = box
+    scale = size / max(right - left, bottom - top)
+    new_w, new_h = max(1, round((right - left) * scale)), max(1, round((bottom - top) * scale))
+    resized = image.resize((new_w, new_h), Image.Resampling.BILINEAR, box=box)
+    background = levels.background if image.mode == "L" else (levels.background,) * 3
+    canvas = Image.new(image.mode, (size, size), background)
+    canvas.paste(resized, ((size - new_w) // 2, (size - new_h) // 2))
+    return _to_tensor(levels.apply(np.asarray(canvas)))
 
 
 def _to_tensor(pixels: np.ndarray) -> Tensor:
@@ -78,33 +115,27 @@ def _to_tensor(pixels: np.ndarray) -> Tensor:
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
 
 
-def crop_to_ink(pixels: np.ndarray, margin: float = 0.12) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """Crop (H, W[, C]) bright-ink pixels to the ink's bounding box plus `margin` x its height;
-    also returns the crop's (top, bottom, left, right).
+def ink_box(gray: np.ndarray, margin: float = 0.12) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) of the ink in bright-ink (H, W) pixels in [0, 1], plus
+    `margin` x its height on every side; the whole image when there is no ink.
 
     Ink is what stays above a quarter of full brightness on a 3x3 box-blurred copy:
     isolated noise pixels fall below it, a one-pixel stroke (a third after the blur)
     does not.
     """
-    gray = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
-    blurred = np.asarray(
-        Image.fromarray((gray * 255).astype(np.uint8)).filter(ImageFilter.BoxBlur(1)), dtype=np.float32
-    )
-    ink = blurred > 64
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    height, width = gray.shape
+    if height < 3 or width < 3:
+        return 0, height, 0, width
+    column_sums = gray[:-2] + gray[1:-1] + gray[2:]
+    box_sums = column_sums[:, :-2] + column_sums[:, 1:-1] + column_sums[:, 2:]  # centred on [1:-1, 1:-1]
+    ink = box_sums > 9 * 0.255
+    rows, cols = np.flatnonzero(ink.any(axis=1)) + 1, np.flatnonzero(ink.any(axis=0)) + 1
     if len(rows) == 0:
-        return pixels, (0, gray.shape[0], 0, gray.shape[1])
+        return 0, height, 0, width
     pad = max(1, round(margin * (rows[-1] - rows[0] + 1)))
-    top, bottom = max(0, rows[0] - pad), min(gray.shape[0], rows[-1] + 1 + pad)
-    left, right = max(0, cols[0] - pad), min(gray.shape[1], cols[-1] + 1 + pad)
-    return pixels[top:bottom, left:right], (int(top), int(bottom), int(left), int(right))
-
-
-def _resize(pixels: np.ndarray, width: int, height: int) -> np.ndarray:
-    if pixels.ndim == 2:
-        return np.asarray(Image.fromarray(pixels, mode="F").resize((width, height), Image.Resampling.BILINEAR))
-    channels = [_resize(pixels[:, :, c], width, height) for c in range(pixels.shape[2])]
-    return np.stack(channels, axis=2)
+    top, bottom = max(0, rows[0] - pad), min(height, rows[-1] + 1 + pad)
+    left, right = max(0, cols[0] - pad), min(width, cols[-1] + 1 + pad)
+    return int(top), int(bottom), int(left), int(right)
 
 
 def flatten_alpha(image: Image.Image) -> Image.Image:
