@@ -16,8 +16,8 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from seqocr.charset import Charset
 from seqocr.config import PreprocessConfig
 from seqocr.data.augment import augment_image
-from seqocr.data.images import open_image
 from seqocr.data.captcha_synth import CaptchaSynth
+from seqocr.data.images import open_image
 from seqocr.data.mnist import Digits
 from seqocr.data.synth import DISTORT_PROBABILITY, DigitStringSynth, distort
 from seqocr.data.transform import pad_batch, preprocess

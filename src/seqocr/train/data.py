@@ -12,8 +12,8 @@ from dataclasses import replace
 
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
-from seqocr.data.checks import Excluded, check_samples, time_steps_of
 from seqocr.data.captcha_synth import CaptchaSynth
+from seqocr.data.checks import Excluded, check_samples, time_steps_of
 from seqocr.data.datasets import (
     AugmentedSource,
     CaptchaSource,
