@@ -10,8 +10,9 @@ from PIL import Image
 
 from seqocr.charset import Charset
 from seqocr.cli import main
-from seqocr.config import DataConfig
+from seqocr.config import DataConfig, PreprocessConfig
 from seqocr.data.augment import augment_image
+from seqocr.data.datasets import EncodedDataset, FolderSource, WidthBucketedBatches
 from seqocr.data.folder import split_folder
 from seqocr.recognizer import load
 from seqocr.train.checkpoint import load_checkpoint
@@ -104,3 +105,22 @@ def test_colour_input_trains_a_three_channel_model(tmp_path, captcha_folder):
     assert recognizer.model.backbone.body[0][0].in_channels == 3
     image = sorted(captcha_folder.glob("*.png"))[0]
     assert recognizer.prepare(image).shape[0] == 3 and recognizer.predict([image])[0].confidence >= 0
+
+
+def test_an_image_shares_its_batch_with_different_images_each_epoch(captcha_folder):
+    """With every image the same size, batches used to be cut in file order, the same
+    batches every epoch; BatchNorm then let the model lean on its batch mates."""
+    split = split_folder(DataConfig(path=str(captcha_folder), val_split=0.0), seed=0)
+    dataset = EncodedDataset(
+        FolderSource(split.train), PreprocessConfig(crop=False), Charset.from_labels([t for _, t in split.train])
+    )
+    first = split.train[0][1]
+
+    def batch_mates(seed: int) -> set[str]:
+        return next(set(b.texts) for b in WidthBucketedBatches(dataset, 8, seed) if first in b.texts)
+
+    assert batch_mates(1) != batch_mates(2)
+    assert batch_mates(1) == batch_mates(1)  # a resumed run sees the same batches
+    assert sorted(t for b in WidthBucketedBatches(dataset, 8, seed=1) for t in b.texts) == sorted(
+        t for _, t in split.train
+    )

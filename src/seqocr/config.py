@@ -81,9 +81,6 @@ class DataConfig:
     val_path: str = ""  # a separate validation folder; else `val_split` of `path`
     val_split: float = 0.2  # held out with the run's seed; 0: no validation (the last epoch is kept)
     augment: bool = True  # geometric and photometric changes every epoch (data/augment.py)
-    # Synthetic captchas in the style of captcha_images_v2 (data/captcha_synth.py) added to
-    # every epoch, this many per real training image: fresh examples of every symbol.
-    synthetic_captchas: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from seqocr.charset import Charset
 from seqocr.config import PreprocessConfig
 from seqocr.data.augment import augment_image
-from seqocr.data.captcha_synth import CaptchaSynth
 from seqocr.data.images import open_image
 from seqocr.data.mnist import Digits
 from seqocr.data.synth import DISTORT_PROBABILITY, DigitStringSynth, distort
@@ -39,34 +38,6 @@ class SynthSource:
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, str]:
         return self.synth.sample(self.start + index)
-
-
-class CaptchaSource:
-    """Synthetic captchas start..start+count-1 (data/captcha_synth.py)."""
-
-    def __init__(self, synth: CaptchaSynth, count: int, start: int = 0):
-        self.synth, self.count, self.start = synth, count, start
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __getitem__(self, index: int) -> tuple[Image.Image, str]:
-        return self.synth.sample(self.start + index)
-
-
-class ConcatSource:
-    """Several sources, one after the other."""
-
-    def __init__(self, *sources: Source):
-        self.sources = sources
-        self.starts = np.cumsum([0] + [len(s) for s in sources])
-
-    def __len__(self) -> int:
-        return int(self.starts[-1])
-
-    def __getitem__(self, index: int) -> tuple[Image.Image | np.ndarray, str]:
-        which = int(np.searchsorted(self.starts, index, side="right")) - 1
-        return self.sources[which][index - int(self.starts[which])]
 
 
 class DigitSource:

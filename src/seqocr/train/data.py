@@ -12,17 +12,8 @@ from dataclasses import replace
 
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
-from seqocr.data.captcha_synth import CaptchaSynth
 from seqocr.data.checks import Excluded, check_samples, time_steps_of
-from seqocr.data.datasets import (
-    AugmentedSource,
-    CaptchaSource,
-    ConcatSource,
-    DigitSource,
-    FolderSource,
-    Source,
-    SynthSource,
-)
+from seqocr.data.datasets import AugmentedSource, DigitSource, FolderSource, Source, SynthSource
 from seqocr.data.folder import FolderSplit
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
@@ -75,18 +66,12 @@ class TrainingData:
             raise SeqocrError(f"{config.data.path}: no usable training images ({len(self.excluded)} excluded)")
         images = FolderSource(train.samples)
         self.validation = FolderSource(val.samples) if val.kept else None
-        real = (
+        self.samples_per_epoch = len(images)
+        self._draw = (
             (lambda epoch: AugmentedSource(images, seed=config.train.seed, epoch=epoch))
             if config.data.augment
             else (lambda epoch: images)
         )
-        n = round(config.data.synthetic_captchas * len(images))
-        self.samples_per_epoch = len(images) + n
-        self._draw = real
-        if n > 0:
-            lengths = [len(text) for _, text in train.samples]
-            synth = CaptchaSynth(charset.chars, (min(lengths), max(lengths)), seed=config.train.seed)
-            self._draw = lambda epoch: ConcatSource(real(epoch), CaptchaSource(synth, n, start=(epoch - 1) * n))
 
     def epoch_source(self, epoch: int) -> Source:
         """Fresh strings or digits each epoch, or the folder's images changed anew (augmented)."""
