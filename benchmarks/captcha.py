@@ -1,6 +1,6 @@
 """Whole-captcha accuracy on captcha_images_v2: train on a fixed-seed 80%, test on the other 20%.
 
-    python benchmarks/captcha.py                 # splits, trains (about 15 min), tests
+    python benchmarks/captcha.py                 # splits, trains (10 min), tests
     python benchmarks/captcha.py --run DIR       # tests an existing run trained on the split
 
 The split (seed 0 by default) is written as two folders of links. The model is trained

@@ -62,7 +62,9 @@ def test_no_validation_split_keeps_the_last_epoch(tmp_path, captcha_folder, caps
     assert main([*args, *QUICK]) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["val_accuracy"] is None and (out / "best.pt").is_file()
-    assert "no validation set" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no validation set" in err
+    assert "initialised from 10-character model" in err  # the captcha preset starts from `digits`
 
 
 def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):

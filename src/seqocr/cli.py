@@ -412,6 +412,8 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     if args.model:
         init = read_init(args.model)
         config, model_charset = with_init_geometry(config, init), init["charset"]
+    elif config.train.init:  # the preset starts from a model: training will use its geometry
+        config = with_init_geometry(config, read_init(config.train.init))
     data = {
         "path": str(args.data),
         "val_path": str(args.val) if args.val else None,

@@ -30,13 +30,16 @@ def folder() -> RunConfig:
 
 
 def captcha() -> RunConfig:
-    """captcha_images_v2 (200x50, 5 of 19 symbols) with the folder recipe. Images are
-    not cropped to their ink: the noise line, not the text, would decide the crop."""
+    """captcha_images_v2 (200x50, 5 of 19 symbols): the folder recipe, started from the
+    bundled `digits` model (and so with its geometry). From scratch, a few hundred
+    captchas leave CTC on its all-blank plateau for minutes, and where and how it leaves
+    depends on the seed: held-out accuracy came out anywhere from 80% to 98%. A model
+    that already reads digit strings knows strokes and alignment, reads 75% after one
+    minute and 98% after four, whatever the seed."""
     config = folder()
     return replace(
         config,
-        train=replace(config.train, out="runs/captcha"),
-        preprocess=PreprocessConfig(crop=False),
+        train=replace(config.train, out="runs/captcha", init="digits", max_minutes=10.0),
         data=replace(config.data, path=str(captcha_dir())),
     )
 
