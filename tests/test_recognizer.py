@@ -38,6 +38,17 @@ def test_the_bundled_model_reads_test_strings(digits_model, synth_folder):
     assert correct >= 0.9 * len(samples)
 
 
+def test_the_bundled_captcha_model_reads_captchas_in_any_size_and_mode(captcha_folder):
+    """These are images it was trained on: this checks the bundle, not its accuracy
+    (benchmarks/captcha.py measures that on images held out from training)."""
+    paths = sorted(captcha_folder.glob("*.png"))[:30]
+    reader = seqocr.load("captcha")
+    assert sorted(reader.charset.chars) == sorted("2345678bcdefgmnpwxy")
+    assert [p.text for p in reader.predict(paths)] == [path.stem for path in paths]
+    resized_gray = Image.open(paths[0]).convert("L").resize((400, 100))
+    assert reader.predict([resized_gray])[0].text == paths[0].stem
+
+
 def test_strings_twice_as_long_as_any_training_string_are_read(digits_model, test_digits):
     synth = DigitStringSynth(SynthConfig(split="test", seed=11, min_len=20, max_len=24), digits=test_digits)
     samples = [synth.sample(i) for i in range(30)]

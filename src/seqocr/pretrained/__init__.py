@@ -1,4 +1,5 @@
-"""Bundled models, referred to by name: `seqocr.load("digits")` (strings), `seqocr.load("digit")` (one digit)."""
+"""Bundled models, referred to by name: `seqocr.load("digits")` (strings), `seqocr.load("digit")`
+(one digit), `seqocr.load("captcha")` (captcha_images_v2-style captchas)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from seqocr.errors import SeqocrError
 
-BUNDLED = {"digits": "digits.pt", "digit": "digit.pt"}
+BUNDLED = {"digits": "digits.pt", "digit": "digit.pt", "captcha": "captcha.pt"}
 HERE = Path(__file__).parent
 
 
