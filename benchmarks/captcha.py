@@ -7,7 +7,7 @@ The split (seed 0 by default) is written as two folders of links. The model is t
 on the 80% with the captcha preset and no validation set (`--val-split 0`: the last
 epoch is kept, so nothing about the test images steers training), which is exactly the
 recipe of the bundled `captcha` model, trained on all 832 images. Then the 20% is read
-through the public API. Writes benchmarks/results/captcha.json.
+through the public API. Writes benchmarks/results/captcha.json (captcha-seedN.json for another --seed).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def main() -> None:
             if r.text != t
         ],
     }
-    path = write_results("captcha", results)
+    path = write_results("captcha" if args.seed == 0 else f"captcha-seed{args.seed}", results)
     low, high = summary["accuracy_95ci"]
     print(
         f"captcha_images_v2, {len(paths)} held-out images (seed {args.seed}): whole-captcha accuracy "
