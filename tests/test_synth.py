@@ -77,3 +77,12 @@ def test_only_training_strings_are_augmented():
 
     assert RunConfig().synth.augment is True  # the digits recipe's training strings
     assert SynthConfig().augment is False  # what `seqocr data synth` and benchmarks write
+
+
+def test_augmented_notebook_strings_keep_28px_mnist_cells_with_new_writers(test_digits):
+    plain = DigitStringSynth(SynthConfig(split="test", seed=4, style="notebook"), digits=test_digits)
+    augmented = DigitStringSynth(SynthConfig(split="test", seed=4, style="notebook", augment=True), digits=test_digits)
+    for index in range(5):
+        (image, text), (changed, same_text) = plain.sample(index), augmented.sample(index)
+        assert text == same_text and changed.shape == image.shape == (28, 28 * len(text))
+    assert any(not np.array_equal(plain.sample(i)[0], augmented.sample(i)[0]) for i in range(5))

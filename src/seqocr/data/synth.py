@@ -44,7 +44,13 @@ class DigitStringSynth:
         picks = rng.integers(0, len(self.digits), size=length)
         text = "".join(str(int(self.digits.labels[i])) for i in picks)
         if self.config.style == "notebook":
-            return np.hstack([self.digits.images[i] for i in picks]), text
+            cells = [
+                _mnist_cell(distort(self._crop(int(i)), rng))
+                if self.config.augment and rng.random() < DISTORT_PROBABILITY
+                else self.digits.images[i]
+                for i in picks
+            ]
+            return np.hstack(cells), text
         glyphs = [self._crop(int(i)) for i in picks]
         if self.config.augment:
             glyphs = [distort(g, rng) if rng.random() < DISTORT_PROBABILITY else g for g in glyphs]
@@ -111,6 +117,16 @@ def distort(glyph: Image.Image, rng: np.random.Generator) -> Image.Image:
     mesh = list(zip(boxes, map(tuple, quads.reshape(-1, 8).tolist()), strict=True))
     warped = glyph.transform((out_w, out_h), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
     return Image.fromarray(_ink_crop(np.asarray(warped)))
+
+
+def _mnist_cell(glyph: Image.Image) -> np.ndarray:
+    """A cropped glyph as MNIST draws one: fitted into 20x20, centred in a 28x28 cell."""
+    scale = 20 / max(glyph.size)
+    size = (max(1, round(glyph.width * scale)), max(1, round(glyph.height * scale)))
+    fitted = glyph.resize(size, Image.Resampling.BILINEAR)
+    cell = Image.new("L", (28, 28))
+    cell.paste(fitted, ((28 - fitted.width) // 2, (28 - fitted.height) // 2))
+    return np.asarray(cell)
 
 
 def _ink_crop(glyph: np.ndarray) -> np.ndarray:
