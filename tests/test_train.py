@@ -6,10 +6,12 @@ import pytest
 import torch
 
 from seqocr.charset import DIGITS
-from seqocr.config import RunConfig, SynthConfig, TrainConfig
+from seqocr.config import PreprocessConfig, RunConfig, SynthConfig, TrainConfig
+from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
+from seqocr.data.synth import DigitStringSynth
 from seqocr.errors import SeqocrError
 from seqocr.recognizer import load
-from seqocr.train.loop import train
+from seqocr.train.loop import epoch_loader, train
 
 
 def tiny_config(out, epochs=2) -> RunConfig:
@@ -78,3 +80,11 @@ def test_the_best_checkpoint_carries_a_temperature_fitted_on_validation(run):
     data = torch.load(run / "best.pt", weights_only=True)
     assert data["temperature"] > 0 and data["calibration"]["images"] == 32
     assert load(run).temperature == data["temperature"]
+
+
+def test_a_data_worker_can_render_the_next_pool_while_the_trainer_uses_this_one():
+    dataset = EncodedDataset(SynthSource(DigitStringSynth(SynthConfig(max_len=3)), 64), PreprocessConfig(), DIGITS)
+    batches = WidthBucketedBatches(dataset, batch_size=8, seed=0, pool=4)
+    loader = epoch_loader(batches, workers=1)
+    assert loader.prefetch_factor is not None and loader.prefetch_factor > batches.pool
+    assert sum(len(b.texts) for b in loader) == 64

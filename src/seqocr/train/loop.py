@@ -100,7 +100,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
         batches = WidthBucketedBatches(
             EncodedDataset(data.epoch_source(epoch), config.preprocess, charset), tc.batch_size, tc.seed + epoch
         )
-        loader = DataLoader(batches, batch_size=None, num_workers=tc.workers)
+        loader = epoch_loader(batches, tc.workers)
         epoch_start = time.monotonic()
         train_loss, seen = _train_epoch(
             model, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started
@@ -141,6 +141,16 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     if val_set and folder.best.is_file():
         _calibrate_best(folder, config, charset, val_set)
     return folder.best
+
+
+def epoch_loader(batches: WidthBucketedBatches, workers: int) -> DataLoader:
+    """Batches rendered by `workers` processes while the model trains. A worker renders a
+    whole pool of batches before it yields any, so its queue holds a pool and more: with
+    DataLoader's default of 2 the trainer sat idle while each next pool was rendered
+    (120 instead of 150 images/s with one thread and one worker)."""
+    if workers == 0:
+        return DataLoader(batches, batch_size=None)
+    return DataLoader(batches, batch_size=None, num_workers=workers, prefetch_factor=batches.pool + 2)
 
 
 def _calibrate_best(folder: RunFolder, config: RunConfig, charset: Charset, val_set: list[Batch]) -> None:
