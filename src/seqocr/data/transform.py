@@ -49,7 +49,7 @@ def preprocess_with_box(
     top, bottom, left, right = 0, image.height, 0, image.width
     if config.crop:
         gray = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
-        top, bottom, left, right = ink_box(levels.apply(gray))
+        top, bottom, left, right = ink_box(gray, levels)
     box = (left * scale, top * scale, right * scale, bottom * scale)
     crop = (left, top, right, bottom)
     if config.square:
@@ -115,20 +115,24 @@ def _to_tensor(pixels: np.ndarray) -> Tensor:
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
 
 
-def ink_box(gray: np.ndarray, margin: float = 0.12) -> tuple[int, int, int, int]:
-    """The (top, bottom, left, right) of the ink in bright-ink (H, W) pixels in [0, 1], plus
-    `margin` x its height on every side; the whole image when there is no ink.
+def ink_box(gray: np.ndarray, levels: Levels, margin: float = 0.12) -> tuple[int, int, int, int]:
+    """The (top, bottom, left, right) of the ink in (H, W) pixels whose `levels` make ink
+    bright, plus `margin` x its height on every side; the whole image when there is no ink.
 
     Ink is what stays above a quarter of full brightness on a 3x3 box-blurred copy:
     isolated noise pixels fall below it, a one-pixel stroke (a third after the blur)
-    does not.
+    does not. `levels` is affine and maps this image's own range into [0, 1], so the
+    test is a threshold on the raw 3x3 sums: no float copy of the image is made.
     """
     height, width = gray.shape
     if height < 3 or width < 3:
         return 0, height, 0, width
-    column_sums = gray[:-2] + gray[1:-1] + gray[2:]
+    values = gray.astype(np.uint16) if gray.dtype == np.uint8 else gray  # 9 x 255 fits in 16 bits
+    column_sums = values[:-2] + values[1:-1] + values[2:]
     box_sums = column_sums[:, :-2] + column_sums[:, 1:-1] + column_sums[:, 2:]  # centred on [1:-1, 1:-1]
-    ink = box_sums > 9 * 0.255  # a 3x3 mean above 65/255: a quarter of full brightness
+    # a 3x3 mean whose levels are above 65/255: (sum - 9 offset) x gain > 9 x 0.255
+    threshold = 9 * levels.offset + 9 * INK_LEVEL / levels.gain
+    ink = box_sums > threshold if levels.gain > 0 else box_sums < threshold
     rows, cols = np.flatnonzero(ink.any(axis=1)) + 1, np.flatnonzero(ink.any(axis=0)) + 1
     if len(rows) == 0:
         return 0, height, 0, width
@@ -136,6 +140,9 @@ def ink_box(gray: np.ndarray, margin: float = 0.12) -> tuple[int, int, int, int]
     top, bottom = max(0, rows[0] - pad), min(height, rows[-1] + 1 + pad)
     left, right = max(0, cols[0] - pad), min(width, cols[-1] + 1 + pad)
     return int(top), int(bottom), int(left), int(right)
+
+
+INK_LEVEL = 0.255  # a quarter of full brightness: where ink begins
 
 
 def flatten_alpha(image: Image.Image) -> Image.Image:
