@@ -4,8 +4,9 @@
     python benchmarks/ctc_vs_attention.py --minutes 2 -n 100   # a quick look
     python benchmarks/ctc_vs_attention.py --runs DIR       # re-test runs already in DIR
     python benchmarks/ctc_vs_attention.py --minutes 25 --setups ctc-1to5 attention-1to5 --tag 25min
-    python benchmarks/ctc_vs_attention.py --minutes 40 --setups ctc-1to5 --threads 1 --runs R &  # two setups
-    python benchmarks/ctc_vs_attention.py --minutes 40 --setups attention-1to5 --threads 1 --runs R  # side by side
+    # two setups side by side, one core each:
+    python benchmarks/ctc_vs_attention.py --minutes 40 --setups ctc-1to5 --threads 1 --workers 1 --runs R &
+    python benchmarks/ctc_vs_attention.py --minutes 40 --setups attention-1to5 --threads 1 --workers 1 --runs R
 
 Both families train with the project's own command (`seqocr train --preset digits`,
 `--arch attention` for the second) on notebook-style strings (28 px MNIST cells side
@@ -42,10 +43,12 @@ TARGET_CTC_UNSEEN = 0.97  # CTC trained on 1-5 digits, on 6-10 digit strings
 TARGET_ATTENTION_GAP = 0.01  # attention within 1 point of CTC on the lengths it was trained on
 
 
-def train(name: str, runs: Path, minutes: float, threads: int) -> list[str]:
+def train(name: str, runs: Path, minutes: float, threads: int, workers: int | None) -> list[str]:
     options, low, high = SETUPS[name]
     if threads:  # e.g. two setups trained side by side, one core each
         options = [*options, "--threads", str(threads)]
+    if workers is not None:
+        options = [*options, "--workers", str(workers)]
     command = [
         "seqocr", "train", "--preset", "digits", "--style", "notebook",
         "--min-len", str(low), "--max-len", str(high), "--max-minutes", str(minutes),
@@ -120,10 +123,11 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/ctc-vs-attention"), help="run folders (reused)")
     parser.add_argument("--setups", nargs="+", choices=sorted(SETUPS), default=list(SETUPS), help="default: all four")
     parser.add_argument("--tag", default="", help="results go to ctc_vs_attention-TAG.json/.md")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads per training (default: all cores)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per training (default: the preset's)")
+    parser.add_argument("--workers", type=int, help="data workers per training (default: the preset's)")
     args = parser.parse_args()
 
-    commands = {name: train(name, args.runs, args.minutes, args.threads) for name in args.setups}
+    commands = {name: train(name, args.runs, args.minutes, args.threads, args.workers) for name in args.setups}
     sets = test_sets(args.n)
     models = {name: measure(args.runs / name, sets) for name in args.setups}
     accuracy = {name: m["accuracy_by_length"] for name, m in models.items()}

@@ -1,4 +1,9 @@
+import os
+
 from seqocr.cli import main
+from seqocr.config import TrainConfig
+from seqocr.train.loop import training_threads
+from seqocr.train.presets import preset
 
 TINY = ["--epochs", "1", "--samples-per-epoch", "64", "--val-samples", "32", "--workers", "0", "--max-minutes", "0"]
 
@@ -16,3 +21,12 @@ def test_resuming_a_folder_without_a_run_is_a_one_line_error(tmp_path, capsys):
     assert main(["train", "--out", str(tmp_path / "empty"), "--resume", "--no-progress"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no run to resume" in err[0]
+
+
+def test_training_uses_the_cores_its_data_workers_leave(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert training_threads(TrainConfig(workers=2)) == 6
+    assert training_threads(TrainConfig(workers=2, threads=3)) == 3  # asked for explicitly
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert training_threads(TrainConfig(workers=2)) == 1
+    assert preset("digits").train.workers == 2  # rendering a string costs about as much as training on it

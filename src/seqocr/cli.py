@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--patience", type=count, help="stop after this many epochs without improvement")
     train.add_argument("--seed", type=int)
     train.add_argument("--max-minutes", type=non_negative_float, help="stop after this much training time")
-    train.add_argument("--threads", type=count, help="torch threads (default: all cores)")
+    train.add_argument("--threads", type=count, help="torch threads (default: the cores --workers leave)")
     train.add_argument("--workers", type=non_negative_int, help="data worker processes (0: render in the trainer)")
     train.add_argument(
         "--arch", help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit)"
