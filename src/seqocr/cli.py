@@ -104,18 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=count)
     train.add_argument("--batch-size", type=count)
     train.add_argument("--lr", type=positive_float)
+    train.add_argument("--weight-decay", type=non_negative_float, help="AdamW weight decay")
     train.add_argument("--samples-per-epoch", type=count)
     train.add_argument("--val-samples", type=count)
     train.add_argument("--patience", type=count, help="stop after this many epochs without improvement")
     train.add_argument("--seed", type=int)
     train.add_argument("--max-minutes", type=non_negative_float, help="stop after this much training time")
-    train.add_argument("--threads", type=count, help="torch threads (default: the cores --workers leave)")
+    train.add_argument("--threads", type=count, help="torch threads (default: the preset's, else all cores)")
     train.add_argument("--workers", type=non_negative_int, help="data worker processes (0: render in the trainer)")
     train.add_argument(
         "--arch", help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit)"
     )
     train.add_argument("--sequence", choices=("conv", "lstm"), help="crnn: sequence model after the backbone")
     train.add_argument("--hidden", type=count, help="width of the sequence model (or dense layers)")
+    train.add_argument("--dropout", type=fraction, help="dropout in the sequence model and before the output")
     _synth_options(train, defaults=False)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(handler=_cmd_train)
@@ -277,6 +279,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
+        "weight_decay": args.weight_decay,
         "samples_per_epoch": args.samples_per_epoch,
         "val_samples": args.val_samples,
         "patience": args.patience,
@@ -298,7 +301,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "augment": False if args.no_augment else None,
     }
     preprocess = {"height": args.height, "channels": args.channels}
-    model = {"arch": args.arch, "sequence": args.sequence, "hidden": args.hidden}
+    model = {"arch": args.arch, "sequence": args.sequence, "hidden": args.hidden, "dropout": args.dropout}
     charset = args.charset if args.charset is not None else ("" if args.data else config.charset)
     return replace(
         config,

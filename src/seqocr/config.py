@@ -112,7 +112,7 @@ class TrainConfig:
     val_samples: int = 2_000
     patience: int = 5
     seed: int = 0
-    threads: int = 0  # 0: the cores the data workers leave (at least 1)
+    threads: int = 0  # 0: use torch's default (all cores)
     workers: int = 1  # processes drawing synthetic samples while the model trains
     max_minutes: float = 18.0  # time budget; the LR schedule spans it (0: steps only)
     init: str = ""  # start from this model's weights (a bundled name, checkpoint or run folder)

@@ -7,7 +7,6 @@ MNIST training digits, or the folder's held-out images.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from seqocr import __version__
 from seqocr.charset import Charset
-from seqocr.config import RunConfig, TrainConfig, to_dict
+from seqocr.config import RunConfig, to_dict
 from seqocr.data.datasets import Batch, EncodedDataset, WidthBucketedBatches, collate
 from seqocr.data.folder import split_folder
 from seqocr.evaluate.calibration import calibrate
@@ -51,6 +50,14 @@ class TrainState:
 
 def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
     """Train per `config` into its run folder; returns the best checkpoint's path."""
+    threads = torch.get_num_threads()  # the caller's setting comes back afterwards
+    try:
+        return _train(config, resume, progress, command)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Path:
     folder = RunFolder(config.train.out)
     if resume:  # the run's own config wins; only its folder may have moved
         saved = folder.read_config()
@@ -64,7 +71,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     charset = resolve_charset(config, split)
     config = replace(config, charset=charset.chars)  # config.json records the charset used
     tc = config.train
-    torch.set_num_threads(training_threads(tc))
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)
     model = channels_last(build_model(config.model, config.preprocess, charset.num_classes))
     data = TrainingData(config, charset, model, split)  # data problems fail before a run folder exists
@@ -141,13 +149,6 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     if val_set and folder.best.is_file():
         _calibrate_best(folder, config, charset, val_set)
     return folder.best
-
-
-def training_threads(config: TrainConfig) -> int:
-    """`config.threads`, or else the cores the data workers leave. torch's threads wait on
-    each other when a worker takes one of their cores: on 2 cores, one thread beside two
-    workers trained at about 270 images/s, two threads beside one at 170."""
-    return config.threads or max(1, (os.cpu_count() or 1) - config.workers)
 
 
 def epoch_loader(batches: WidthBucketedBatches, workers: int) -> DataLoader:
