@@ -1,6 +1,6 @@
 """Accuracy of a model on digit strings made only from MNIST *test* digits.
 
-    python benchmarks/accuracy.py [--model digits] [-n 10000]
+    python benchmarks/accuracy.py [--model digits] [-n 10000] [--name accuracy]
 
 Sets: seqocr's default style (1-10 digits), the seed notebook's style (1-5 digits,
 28 px cells side by side, light on black) and long strings (20-25 digits) far beyond
@@ -50,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="digits")
     parser.add_argument("-n", type=int, default=10_000, help="strings per set")
+    parser.add_argument("--name", default="accuracy", help="results go to benchmarks/results/NAME.json")
     args = parser.parse_args()
 
     recognizer = seqocr.load(args.model)
@@ -65,7 +66,7 @@ def main() -> None:
         results[name]["target"] = target
         results[name]["meets_target"] = results[name]["accuracy"] >= target
     path = write_results(
-        "accuracy", {"model": recognizer.info["path"], "temperature": recognizer.temperature, "results": results}
+        args.name, {"model": recognizer.info["path"], "temperature": recognizer.temperature, "results": results}
     )
 
     for name, r in results.items():
