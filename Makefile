@@ -44,6 +44,7 @@ test: setup browser
 bench: setup
 	$(BIN)/python benchmarks/accuracy.py
 	$(BIN)/python benchmarks/speed.py
+	$(BIN)/python benchmarks/network_size.py
 	$(BIN)/python benchmarks/beam.py
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/quantize.py
