@@ -1,7 +1,7 @@
 import json
 import os
 
-from seqocr.cli import main
+from seqocr.cli import build_parser, main, train_config_from
 from seqocr.train.presets import preset
 
 TINY = ["--epochs", "1", "--samples-per-epoch", "64", "--val-samples", "32", "--workers", "0", "--max-minutes", "0"]
@@ -29,3 +29,11 @@ def test_digit_strings_train_on_the_cores_their_two_renderers_leave(monkeypatch)
     for cores, threads in ((8, 6), (2, 1)):
         monkeypatch.setattr(os, "cpu_count", lambda cores=cores: cores)
         assert preset("digits").train.workers == 2 and preset("digits").train.threads == threads
+
+
+def test_fewer_renderers_asked_for_leave_more_cores_to_torch(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    args = build_parser().parse_args(["train", "--preset", "digits", "--workers", "0"])
+    assert train_config_from(args).train.threads == 8
+    args = build_parser().parse_args(["train", "--preset", "digits", "--workers", "0", "--threads", "3"])
+    assert train_config_from(args).train.threads == 3

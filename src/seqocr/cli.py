@@ -289,6 +289,9 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "workers": args.workers,
         "init": args.init,
     }
+    if args.workers is not None and args.threads is None and config.train.threads:
+        # the preset's threads are the cores its own workers leave: follow the workers asked for
+        overrides["threads"] = max(1, (os.cpu_count() or 1) - args.workers)
     default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
     train_config = replace(
         config.train, out=str(args.out or default_out), **{k: v for k, v in overrides.items() if v is not None}
