@@ -271,7 +271,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def train_config_from(args: argparse.Namespace) -> RunConfig:
     """The preset's RunConfig with every option the user gave applied on top."""
-    from seqocr.train.presets import preset
+    from seqocr.train.presets import preset, threads_beside
 
     name = args.preset or ("folder" if args.data else "digits")
     config = preset(name)
@@ -291,7 +291,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
     }
     if args.workers is not None and args.threads is None and config.train.threads:
         # the preset's threads are the cores its own workers leave: follow the workers asked for
-        overrides["threads"] = max(1, (os.cpu_count() or 1) - args.workers)
+        overrides["threads"] = threads_beside(args.workers)
     default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
     train_config = replace(
         config.train, out=str(args.out or default_out), **{k: v for k, v in overrides.items() if v is not None}

@@ -21,7 +21,12 @@ def digits() -> RunConfig:
     renderers, at 170 with two threads beside one. (Folder training, whose data costs
     little, does better with every core.)"""
     workers = 2
-    return RunConfig(train=TrainConfig(workers=workers, threads=max(1, (os.cpu_count() or 1) - workers)))
+    return RunConfig(train=TrainConfig(workers=workers, threads=threads_beside(workers)))
+
+
+def threads_beside(workers: int) -> int:
+    """The torch threads that fit on the cores `workers` data processes leave (at least 1)."""
+    return max(1, (os.cpu_count() or 1) - workers)
 
 
 def folder() -> RunConfig:
