@@ -7,6 +7,8 @@
     # two setups side by side, one core each:
     python benchmarks/ctc_vs_attention.py --minutes 40 --setups ctc-1to5 --threads 1 --workers 1 --runs R &
     python benchmarks/ctc_vs_attention.py --minutes 40 --setups attention-1to5 --threads 1 --workers 1 --runs R
+    # a wider backbone for every setup:
+    python benchmarks/ctc_vs_attention.py --train-options "--stem 24 --stages 48:2:2,96,96:2:1,128:2:1 --hidden 256"
 
 Both families train with the project's own command (`seqocr train --preset digits`,
 `--arch attention` for the second) on notebook-style strings (28 px MNIST cells side
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -43,8 +46,9 @@ TARGET_CTC_UNSEEN = 0.97  # CTC trained on 1-5 digits, on 6-10 digit strings
 TARGET_ATTENTION_GAP = 0.01  # attention within 1 point of CTC on the lengths it was trained on
 
 
-def train(name: str, runs: Path, minutes: float, threads: int, workers: int | None) -> list[str]:
+def train(name: str, runs: Path, minutes: float, threads: int, workers: int | None, extra: list[str]) -> list[str]:
     options, low, high = SETUPS[name]
+    options = [*options, *extra]  # e.g. a bigger backbone for every setup
     if threads:  # e.g. two setups trained side by side, one core each
         options = [*options, "--threads", str(threads)]
     if workers is not None:
@@ -125,9 +129,13 @@ def main() -> None:
     parser.add_argument("--tag", default="", help="results go to ctc_vs_attention-TAG.json/.md")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per training (default: the preset's)")
     parser.add_argument("--workers", type=int, help="data workers per training (default: the preset's)")
+    parser.add_argument(
+        "--train-options", default="", help='more `seqocr train` options for every setup, e.g. "--stem 24 --hidden 256"'
+    )
     args = parser.parse_args()
 
-    commands = {name: train(name, args.runs, args.minutes, args.threads, args.workers) for name in args.setups}
+    extra = shlex.split(args.train_options)
+    commands = {name: train(name, args.runs, args.minutes, args.threads, args.workers, extra) for name in args.setups}
     sets = test_sets(args.n)
     models = {name: measure(args.runs / name, sets) for name in args.setups}
     accuracy = {name: m["accuracy_by_length"] for name, m in models.items()}

@@ -1,7 +1,11 @@
 import json
 import os
 
+import pytest
+import torch
+
 from seqocr.cli import build_parser, main, train_config_from
+from seqocr.models import build_model
 from seqocr.train.presets import preset
 
 TINY = ["--epochs", "1", "--samples-per-epoch", "64", "--val-samples", "32", "--workers", "0", "--max-minutes", "0"]
@@ -37,3 +41,19 @@ def test_fewer_renderers_asked_for_leave_more_cores_to_torch(monkeypatch):
     assert train_config_from(args).train.threads == 8
     args = build_parser().parse_args(["train", "--preset", "digits", "--workers", "0", "--threads", "3"])
     assert train_config_from(args).train.threads == 3
+
+
+def test_the_backbone_is_sized_from_the_command_line():
+    args = build_parser().parse_args(["train", "--stem", "8", "--stages", "16:2:2,24,32:4:1", "--hidden", "48"])
+    config = train_config_from(args)
+    assert config.model.stem == 8 and config.model.stages == ((16, 2, 2), (24, 1, 1), (32, 4, 1))
+    model = build_model(config.model, config.preprocess, num_classes=11)
+    convs = [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [8, 16, 24, 32]
+
+
+def test_a_malformed_stage_is_a_one_line_usage_error(capsys):
+    for bad in ("32:2", "0", "32:x:1"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["train", "--stages", bad])
+        assert "--stages" in capsys.readouterr().err

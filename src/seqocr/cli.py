@@ -70,6 +70,23 @@ def fraction(text: str) -> float:
     return float(value)
 
 
+def stages(text: str) -> tuple[tuple[int, int, int], ...]:
+    """An argparse type: backbone stages as CHANNELS[:POOL_H:POOL_W],... e.g. 32:2:2,64,64:2:1."""
+    result = []
+    for part in text.split(","):
+        fields = part.split(":")
+        try:
+            if len(fields) not in (1, 3):
+                raise ValueError
+            channels, pool_h, pool_w = (int(f) for f in fields) if len(fields) == 3 else (int(fields[0]), 1, 1)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"a stage is CHANNELS or CHANNELS:POOL_H:POOL_W, got {part!r}") from None
+        if channels < 1 or pool_h < 1 or pool_w < 1:
+            raise argparse.ArgumentTypeError(f"channels and pooling must be at least 1, got {part!r}")
+        result.append((channels, pool_h, pool_w))
+    return tuple(result)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqocr", description="Sequence text recognition: train, evaluate, read.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--workers", type=non_negative_int, help="data worker processes (0: render in the trainer)")
     train.add_argument(
         "--arch", help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit)"
+    )
+    train.add_argument("--stem", type=count, help="crnn, attention: channels of the stride-2 first convolution")
+    train.add_argument(
+        "--stages", type=stages, help="crnn, attention: backbone stages, CHANNELS[:POOL_H:POOL_W],... (32:2:2,64,...)"
     )
     train.add_argument("--sequence", choices=("conv", "lstm"), help="crnn: sequence model after the backbone")
     train.add_argument("--hidden", type=count, help="width of the sequence model (or dense layers)")
@@ -304,7 +325,14 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "augment": False if args.no_augment else None,
     }
     preprocess = {"height": args.height, "channels": args.channels}
-    model = {"arch": args.arch, "sequence": args.sequence, "hidden": args.hidden, "dropout": args.dropout}
+    model = {
+        "arch": args.arch,
+        "stem": args.stem,
+        "stages": args.stages,
+        "sequence": args.sequence,
+        "hidden": args.hidden,
+        "dropout": args.dropout,
+    }
     charset = args.charset if args.charset is not None else ("" if args.data else config.charset)
     return replace(
         config,
