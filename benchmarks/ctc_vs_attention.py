@@ -48,7 +48,7 @@ TARGET_ATTENTION_GAP = 0.01  # attention within 1 point of CTC on the lengths it
 
 def train(name: str, runs: Path, minutes: float, threads: int, workers: int | None, extra: list[str]) -> list[str]:
     options, low, high = SETUPS[name]
-    options = [*options, *extra]  # e.g. a bigger backbone for every setup
+    options = [*extra, *options]  # e.g. a bigger backbone for every setup; a setup's own options win
     if threads:  # e.g. two setups trained side by side, one core each
         options = [*options, "--threads", str(threads)]
     if workers is not None:
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads per training (default: the preset's)")
     parser.add_argument("--workers", type=int, help="data workers per training (default: the preset's)")
     parser.add_argument(
-        "--train-options", default="", help='more `seqocr train` options for every setup, e.g. "--stem 24 --hidden 256"'
+        "--train-options", default="", help='more `seqocr train` options for every setup (its own win), e.g. "--stem 24"'
     )
     args = parser.parse_args()
 
