@@ -1,6 +1,7 @@
 """Training writes a complete run folder, resumes, refuses to overwrite, and can overfit."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -88,3 +89,38 @@ def test_a_data_worker_can_render_the_next_pool_while_the_trainer_uses_this_one(
     loader = epoch_loader(batches, workers=1)
     assert loader.prefetch_factor is not None and loader.prefetch_factor > batches.pool
     assert sum(len(b.texts) for b in loader) == 64
+
+
+def test_with_ema_the_best_checkpoint_holds_the_averaged_weights_and_resuming_continues_the_average(tmp_path, data_dir):
+    out = tmp_path / "ema"
+    config = tiny_config(out, epochs=1)
+    config = replace(config, train=replace(config.train, ema=0.99))
+    train(config, progress=False)
+    best, last = (torch.load(out / name, weights_only=True) for name in ("best.pt", "last.pt"))
+    averaged = {k.removeprefix("module."): v for k, v in last["averaged"].items() if k.startswith("module.")}
+    assert int(last["averaged"]["n_averaged"]) == 2  # 64 samples in batches of 32: one update per step
+    assert all(torch.equal(best["state_dict"][k], averaged[k]) for k in averaged)
+    assert any(not torch.equal(last["state_dict"][k], averaged[k]) for k in averaged)  # last.pt: trained weights
+    saved = json.loads((out / "config.json").read_text())
+    saved["train"]["epochs"] = 2
+    (out / "config.json").write_text(json.dumps(saved))
+    train(config, resume=True, progress=False)
+    assert int(torch.load(out / "last.pt", weights_only=True)["averaged"]["n_averaged"]) == 4
+
+
+def test_the_weight_average_forgets_its_first_steps_quickly_then_moves_at_the_set_decay():
+    from seqocr.train.loop import averaged_weights
+
+    model = torch.nn.Linear(1, 1, bias=False)
+    averaged = averaged_weights(model, decay=0.99)
+    for value, expected in ((1.0, 1.0), (2.0, 1.0 * 2 / 11 + 2.0 * 9 / 11)):
+        model.weight.data.fill_(value)
+        averaged.update_parameters(model)
+        assert averaged.module.weight.item() == pytest.approx(expected)
+    for _ in range(2000):  # long after the warm-up the rate is the decay asked for
+        averaged.update_parameters(model)
+    before = averaged.module.weight.item()
+    model.weight.data.fill_(before + 1.0)
+    averaged.update_parameters(model)
+    assert averaged.module.weight.item() == pytest.approx(before + 0.01)
+    assert averaged_weights(model, decay=0.0) is None

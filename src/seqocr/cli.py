@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-split", type=fraction, help="share of --data held out for validation (default 0.2)")
     train.add_argument("--charset", help="the characters to read (default: those found in the labels)")
     train.add_argument("--init", help="start from this model: a bundled name, checkpoint or run folder")
+    train.add_argument(
+        "--ema", type=fraction, help="keep a moving average of the weights with this decay, e.g. 0.999 (default off)"
+    )
     train.add_argument("--height", type=count, help="model input height in pixels")
     train.add_argument("--channels", type=int, choices=(1, 3), help="1: grayscale, 3: colour")
     train.add_argument("--no-augment", action="store_true", help="train on folder images unchanged")
@@ -309,6 +312,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "threads": args.threads,
         "workers": args.workers,
         "init": args.init,
+        "ema": args.ema,
     }
     if args.workers is not None and args.threads is None and config.train.threads:
         # the preset's threads are the cores its own workers leave: follow the workers asked for

@@ -116,6 +116,7 @@ class TrainConfig:
     workers: int = 1  # processes drawing synthetic samples while the model trains
     max_minutes: float = 18.0  # time budget; the LR schedule spans it (0: steps only)
     init: str = ""  # start from this model's weights (a bundled name, checkpoint or run folder)
+    ema: float = 0.0  # decay of an exponential moving average of the weights, validated and kept (0: off)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -86,10 +87,12 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_epoch = -(-data.samples_per_epoch // tc.batch_size)
     schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
+    averaged = averaged_weights(model, tc.ema)
     state = TrainState()
     if resume:
-        state = _restore(folder, model, optimizer)
+        state = _restore(folder, model, optimizer, averaged)
         folder.keep_metrics_until(state.epoch)
+    kept = averaged.module if averaged is not None else model  # what is validated and saved
 
     val_set = (
         _prerender(EncodedDataset(data.validation, config.preprocess, charset), tc.batch_size)
@@ -111,13 +114,13 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
         loader = epoch_loader(batches, tc.workers)
         epoch_start = time.monotonic()
         train_loss, seen = _train_epoch(
-            model, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started
+            model, averaged, loader, optimizer, schedule, state, charset, epoch, tc.epochs, progress, started
         )
         train_seconds = time.monotonic() - epoch_start
         if seen == 0:  # the budget ran out between epochs: nothing new to validate
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
-        val = validate(model, val_set, charset) if val_set else None
+        val = validate(kept, val_set, charset) if val_set else None
         state.seconds = time.monotonic() - started
         state.epoch = epoch
         done = schedule.progress(state.step, state.seconds)
@@ -138,7 +141,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
             "elapsed_s": state.seconds,
         }
         folder.append_metrics(row)
-        _save(folder, meta, row, model, optimizer, state, improved)
+        _save(folder, meta, row, model, averaged, optimizer, state, improved)
         _report(epoch, row, improved)
         if state.stale_epochs >= tc.patience:
             print(f"early stop: no improvement for {tc.patience} epochs", file=sys.stderr)
@@ -149,6 +152,26 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
     if val_set and folder.best.is_file():
         _calibrate_best(folder, config, charset, val_set)
     return folder.best
+
+
+def averaged_weights(model: RecognitionModel, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the weights (and BatchNorm statistics), updated
+    every step; None when `decay` is 0. The average of the last ~1/(1 - decay) steps is
+    smoother than any one step's weights: it is what gets validated and kept."""
+    if decay == 0:
+        return None
+
+    def update(averaged: list[Tensor], current: list[Tensor], count: Tensor) -> None:
+        # early on, the average forgets faster: its first steps' random weights would
+        # otherwise weigh on it for thousands of steps
+        rate = min(decay, (1 + int(count)) / (10 + int(count)))
+        for mean, value in zip(averaged, current, strict=True):
+            if mean.is_floating_point():
+                mean.lerp_(value, 1 - rate)
+            else:  # BatchNorm's batch counter follows the model
+                mean.copy_(value)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def epoch_loader(batches: WidthBucketedBatches, workers: int) -> DataLoader:
@@ -181,21 +204,28 @@ def _save(
     meta: dict[str, Any],
     row: dict[str, Any],
     model: RecognitionModel,
+    averaged: AveragedModel | None,
     optimizer: torch.optim.Optimizer,
     state: TrainState,
     improved: bool,
 ) -> None:
-    """`best.pt` (weights only) when validation improved; `last.pt` (all to resume) always."""
+    """`best.pt` (weights only: the average when there is one) when validation improved;
+    `last.pt` (all to resume: the trained weights, their average, the optimizer) always."""
     metrics = {k: row[k] for k in ("epoch", "val_accuracy", "val_cer", "elapsed_s")}
-    weights = {**meta, "state_dict": model.state_dict(), "metrics": metrics}
+    kept = averaged.module if averaged is not None else model
+    weights = {**meta, "state_dict": kept.state_dict(), "metrics": metrics}
     if improved:
         save_checkpoint(folder.best, weights)
-    save_checkpoint(folder.last, {**weights, "optimizer": optimizer.state_dict(), "state": asdict(state)})
+    resumable = {"state_dict": model.state_dict(), "optimizer": optimizer.state_dict(), "state": asdict(state)}
+    if averaged is not None:
+        resumable["averaged"] = averaged.state_dict()
+    save_checkpoint(folder.last, {**weights, **resumable})
     folder.plot()
 
 
 def _train_epoch(
     model: RecognitionModel,
+    averaged: AveragedModel | None,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
     schedule: OneCycle,
@@ -221,6 +251,8 @@ def _train_epoch(
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
+        if averaged is not None:
+            averaged.update_parameters(model)
         state.step += 1
         total += loss.item() * len(batch.texts)
         seen += len(batch.texts)
@@ -247,10 +279,12 @@ def validate(model: RecognitionModel, batches: list[Batch], charset: Charset) ->
     return {"loss": loss / len(truths), "accuracy": summary["accuracy"], "cer": summary["cer"]}
 
 
-def _restore(folder: RunFolder, model: RecognitionModel, optimizer: Any) -> TrainState:
+def _restore(folder: RunFolder, model: RecognitionModel, optimizer: Any, averaged: AveragedModel | None) -> TrainState:
     data = load_checkpoint(folder.last)
     model.load_state_dict(data["state_dict"])
     optimizer.load_state_dict(data["optimizer"])
+    if averaged is not None:
+        averaged.load_state_dict(data["averaged"])
     return TrainState(**data["state"])
 
 
