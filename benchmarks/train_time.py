@@ -2,8 +2,9 @@
 
     python benchmarks/train_time.py              # trains the digits preset (about 20 min)
     python benchmarks/train_time.py --run DIR    # reads an existing run folder instead
+    python benchmarks/train_time.py --run DIR --tag ema   # writes train_time-ema.json
 
-Writes benchmarks/results/train_time.json.
+Writes benchmarks/results/train_time[-TAG].json.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BUDGET_MINUTES = 20.0
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, help="an existing run folder (default: train a new one)")
+    parser.add_argument("--tag", default="", help="results go to train_time-TAG.json (default train_time.json)")
     args = parser.parse_args()
 
     run = args.run
@@ -47,7 +49,7 @@ def main() -> None:
         "train_images_per_s_median": sorted(r["train_images_per_s"] for r in rows)[len(rows) // 2],
         "epochs": rows,
     }
-    path = write_results("train_time", results)
+    path = write_results("train_time" + (f"-{args.tag}" if args.tag else ""), results)
     when = "never" if reached is None else f"after {results['minutes_to_target']:.1f} min"
     print(
         f"validation accuracy reached {100 * TARGET:.0f}%: {when}; best {100 * best['val_accuracy']:.2f}% "
