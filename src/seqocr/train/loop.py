@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -92,7 +93,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
     if resume:
         state = _restore(folder, model, optimizer, averaged)
         folder.keep_metrics_until(state.epoch)
-    kept = averaged.module if averaged is not None else model  # what is validated and saved
+    kept = kept_weights(model, averaged)  # what is validated and saved
 
     val_set = (
         _prerender(EncodedDataset(data.validation, config.preprocess, charset), tc.batch_size)
@@ -161,7 +162,7 @@ def averaged_weights(model: RecognitionModel, decay: float) -> AveragedModel | N
     if decay == 0:
         return None
 
-    def update(averaged: list[Tensor], current: list[Tensor], count: Tensor) -> None:
+    def update(averaged: Sequence[Tensor], current: Sequence[Tensor], count: Tensor | int) -> None:
         # early on, the average forgets faster: its first steps' random weights would
         # otherwise weigh on it for thousands of steps
         rate = min(decay, (1 + int(count)) / (10 + int(count)))
@@ -172,6 +173,11 @@ def averaged_weights(model: RecognitionModel, decay: float) -> AveragedModel | N
                 mean.copy_(value)
 
     return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
+
+
+def kept_weights(model: RecognitionModel, averaged: AveragedModel | None) -> RecognitionModel:
+    """The weights a run validates and keeps: their average when there is one."""
+    return model if averaged is None else cast(RecognitionModel, averaged.module)
 
 
 def epoch_loader(batches: WidthBucketedBatches, workers: int) -> DataLoader:
@@ -212,7 +218,7 @@ def _save(
     """`best.pt` (weights only: the average when there is one) when validation improved;
     `last.pt` (all to resume: the trained weights, their average, the optimizer) always."""
     metrics = {k: row[k] for k in ("epoch", "val_accuracy", "val_cer", "elapsed_s")}
-    kept = averaged.module if averaged is not None else model
+    kept = kept_weights(model, averaged)
     weights = {**meta, "state_dict": kept.state_dict(), "metrics": metrics}
     if improved:
         save_checkpoint(folder.best, weights)
