@@ -18,6 +18,11 @@ if "SEQOCR_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["SEQOCR_DATA_DIR"] = str(SHARED_DATA)
 
 
+def tagged(name: str, tag: str) -> str:
+    """A results file's name: NAME, or NAME-TAG for a run told apart by --tag."""
+    return f"{name}-{tag}" if tag else name
+
+
 def write_results(name: str, results: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"

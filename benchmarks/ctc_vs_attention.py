@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import RESULTS, write_results
+from common import RESULTS, tagged, write_results
 from seqocr import load
 from seqocr.config import SynthConfig
 from seqocr.data.mnist import load_split
@@ -184,7 +184,7 @@ def main() -> None:
         "attention_gap_on_trained_lengths": gaps,
         "meets_attention_target": all(g <= TARGET_ATTENTION_GAP for g in gaps.values()) if gaps else None,
     }
-    name = "ctc_vs_attention" + (f"-{args.tag}" if args.tag else "")
+    name = tagged("ctc_vs_attention", args.tag)
     path = write_results(name, results)
     table = markdown(results)
     (RESULTS / f"{name}.md").write_text(table)

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import write_results
+from common import tagged, write_results
 
 TARGET = 0.98
 BUDGET_MINUTES = 20.0
@@ -49,7 +49,7 @@ def main() -> None:
         "train_images_per_s_median": sorted(r["train_images_per_s"] for r in rows)[len(rows) // 2],
         "epochs": rows,
     }
-    path = write_results("train_time" + (f"-{args.tag}" if args.tag else ""), results)
+    path = write_results(tagged("train_time", args.tag), results)
     when = "never" if reached is None else f"after {results['minutes_to_target']:.1f} min"
     print(
         f"validation accuracy reached {100 * TARGET:.0f}%: {when}; best {100 * best['val_accuracy']:.2f}% "
