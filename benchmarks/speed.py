@@ -1,6 +1,6 @@
 """Speed on this CPU: inference (PyTorch and ONNX Runtime), training and synthesis images/s.
 
-    python benchmarks/speed.py [--model digits]
+    python benchmarks/speed.py [--model digits] [--workers N]
 
 Writes benchmarks/results/speed.json.
 """
@@ -18,7 +18,7 @@ from seqocr.charset import Charset
 from seqocr.config import SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
 from seqocr.data.synth import DigitStringSynth
-from seqocr.export.bench import bench_images, format_bench, measure
+from seqocr.export.bench import bench_images, format_bench, run_bench
 from seqocr.models import build_model
 
 
@@ -53,10 +53,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="digits")
     parser.add_argument("-n", type=int, default=2048, help="images for the batch-64 measurement")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="one-thread processes to read in (default: one per core)"
+    )
     args = parser.parse_args()
 
     images = bench_images(None, args.n)
-    inference = {backend: measure(seqocr.load(args.model, backend), images) for backend in ("torch", "onnx")}
+    inference = run_bench(args.model, ["torch", "onnx"], images, args.workers)["backends"]
     results = {
         "model": args.model,
         "set": "default style, 1-10 digits, MNIST test digits",

@@ -77,6 +77,21 @@ def test_a_batch_still_reads_the_good_images(bad_files, capsys):
     assert len(captured.err.strip().splitlines()) == len(CASES)
 
 
+def test_reading_in_several_processes_prints_the_same_rows_and_errors(bad_files, capsys):
+    paths = [str(bad_files["good"])] + [str(bad_files[c][0]) for c in CASES] + [str(bad_files["good"])]
+    assert main(["predict", "--json", *paths]) == 1
+    alone = capsys.readouterr()
+    assert main(["predict", "--json", "--workers", "2", *paths]) == 1
+    pooled = capsys.readouterr()
+    rows, pooled_rows = (
+        [json.loads(line) for line in alone.out.splitlines()],
+        [json.loads(line) for line in pooled.out.splitlines()],
+    )
+    assert [r.get("text") for r in pooled_rows] == [r.get("text") for r in rows]
+    assert [r.get("error") for r in pooled_rows] == [r.get("error") for r in rows]
+    assert sorted(pooled.err.splitlines()) == sorted(alone.err.splitlines())
+
+
 def test_the_installed_command_never_prints_a_traceback(bad_files):
     paths = [str(bad_files[c][0]) for c in CASES]
     for args in (

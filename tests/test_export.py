@@ -76,9 +76,11 @@ def test_the_onnx_backend_from_the_command_line(tmp_path, synth_folder, capsys, 
 def test_bench_reports_both_backends(tmp_path, synth_folder, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     out = tmp_path / "bench.json"
-    assert main(["bench", "digits", "--data", str(synth_folder), "-n", "32", "--json", str(out)]) == 0
+    args = ["bench", "digits", "--data", str(synth_folder), "-n", "32", "--workers", "2", "--json", str(out)]
+    assert main(args) == 0
     results = json.loads(out.read_text())["backends"]
     assert set(results) == {"torch", "onnx"}
     for r in results.values():
         assert r["batch64_images_per_s_end_to_end"] > 0 and r["latency_ms_end_to_end"]["p50"] > 0
-    assert "batch 64" in capsys.readouterr().out
+        assert r["processes"]["workers"] == 2 and r["processes"]["batch64_images_per_s_end_to_end"] > 0
+    assert "batch 64 in 2 one-thread processes" in capsys.readouterr().out

@@ -65,6 +65,18 @@ def test_batching_does_not_change_answers(digits_model, synth_folder):
     np.testing.assert_allclose([r.confidence for r in together], [r.confidence for r in alone], atol=1e-4)
 
 
+def test_a_reading_pool_reads_as_one_process_does_and_names_bad_images_by_their_place(digits_model, synth_folder):
+    paths = [path for path, _ in read_folder(synth_folder).samples]
+    arrays = [np.asarray(Image.open(p)) for p in paths]
+    with seqocr.ReadingPool("digits", workers=2) as pool:
+        pooled = pool.predict(arrays, batch_size=8)
+        with pytest.raises(SeqocrError, match=f"image {len(arrays)}: "):
+            pool.predict([*arrays, np.zeros((2, 2), np.uint8)])  # too small, in the second shard
+    alone = digits_model.predict(arrays)
+    assert [r.text for r in pooled] == [r.text for r in alone]  # input order kept
+    np.testing.assert_allclose([r.confidence for r in pooled], [r.confidence for r in alone], atol=1e-4)
+
+
 def test_cli_predict_prints_the_same_as_the_api(digits_model, synth_folder, capsys):
     paths = [str(p) for p, _ in read_folder(synth_folder).samples[:5]]
     assert main(["predict", "--json", *paths]) == 0

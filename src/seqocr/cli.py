@@ -166,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     _decode_options(predict)
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
     predict.add_argument(
+        "--workers",
+        type=count,
+        default=1,
+        help="read in this many one-thread processes (many images: one per core is fastest)",
+    )
+    predict.add_argument(
         "--show-attention",
         type=Path,
         metavar="OUT.png",
@@ -216,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--data", type=Path, help="a labelled folder to read (default: 1-10 digit test strings)")
     bench.add_argument("-n", type=count, default=512, help="images to read (default 512)")
     bench.add_argument("--backend", choices=("torch", "onnx", "both"), default="both")
+    bench.add_argument(
+        "--workers", type=count, default=0, help="also read in this many one-thread processes (default: one per core)"
+    )
     bench.add_argument("--json", type=Path, help="also write the figures here as JSON")
     bench.set_defaults(handler=_cmd_bench)
 
@@ -369,10 +378,21 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     recognizer = load(args.model, args.backend)
     if args.show_attention and (recognizer.model is None or recognizer.model.family != "attention"):
         raise SeqocrError(f"{args.model}: --show-attention needs an attention model (seqocr train --arch attention)")
+    if args.show_attention and args.workers > 1:
+        raise SeqocrError("--show-attention reads in one process: leave out --workers")
     decoding = _decode_config(args)
-    prepared, errors = _prepare_all(recognizer, args.images)
-    predictions = recognizer.predict_tensors(list(prepared.values()), args.batch_size, decoding)
-    results = dict(zip(prepared, predictions, strict=True))
+    named = [(path, path) for path in args.images]
+    if args.workers > 1:
+        from seqocr.pool import ReadingPool
+
+        with ReadingPool(args.model, args.backend, args.workers) as pool:
+            outcomes = pool.read_each(args.images, args.batch_size, decoding)
+    else:
+        outcomes = recognizer.read_each(named, args.batch_size, decoding)
+    results = {i: o for i, o in enumerate(outcomes) if not isinstance(o, SeqocrError)}
+    errors = {i: str(o) for i, o in enumerate(outcomes) if isinstance(o, SeqocrError)}
+    for error in errors.values():
+        print(f"seqocr: error: {error}", file=sys.stderr)
     for index, path in enumerate(args.images):  # answers in input order, errors in place
         p = results.get(index)
         if args.json:
@@ -386,6 +406,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             for rank, (text, confidence) in enumerate(p.alternatives[1:], start=2):
                 print(f"{path}\t#{rank} {text}\t{confidence:.4f}")
     if args.show_attention:
+        prepared = {i: recognizer.prepare(args.images[i], args.images[i]) for i in results}
         _draw_attention(args.show_attention, prepared, results, len(args.images))
     return 1 if errors else 0
 
@@ -536,7 +557,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if str(args.model).endswith(".onnx"):
         backends = ["onnx"]
     images = bench_images(args.data, args.n)
-    results = run_bench(args.model, backends, images)
+    results = run_bench(args.model, backends, images, args.workers)
     print(format_bench(results))
     if args.json:
         _write_json(args.json, results)

@@ -40,6 +40,7 @@ class Prediction:
 
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
+PENDING = Prediction("", 0.0, ())  # a place in `read_each`'s answer, filled once its batch is read
 
 
 class Network(Protocol):
@@ -125,8 +126,36 @@ class Recognizer:
 
         `decoding` asks for beam search, n-best answers or constraints (allowed
         characters, length, a regular expression); greedy by default."""
-        prepared = [self.prepare_with_box(image, _name(image, i)) for i, image in enumerate(images)]
+        return self.predict_named(
+            [(image, image_name(image, i)) for i, image in enumerate(images)], batch_size, decoding
+        )
+
+    def predict_named(
+        self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[Prediction]:
+        """`predict` on (image, the name its errors give) pairs: a part of a larger input
+        (`ReadingPool`'s shards) names its images by their place in the whole."""
+        prepared = [self.prepare_with_box(image, name) for image, name in named]
         return self.predict_tensors([t for t, _ in prepared], batch_size, decoding, [b for _, b in prepared])
+
+    def read_each(
+        self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[Prediction | SeqocrError]:
+        """`predict_named` that keeps going: an unusable image's place holds its error, and
+        every other image is still read (the CLI reading a folder)."""
+        outcomes: list[Prediction | SeqocrError] = []
+        prepared: dict[int, tuple[Tensor, Box]] = {}
+        for index, (image, name) in enumerate(named):
+            try:
+                prepared[index] = self.prepare_with_box(image, name)
+            except SeqocrError as error:
+                outcomes.append(error)
+                continue
+            outcomes.append(PENDING)
+        tensors, boxes = [t for t, _ in prepared.values()], [b for _, b in prepared.values()]
+        for index, prediction in zip(prepared, self.predict_tensors(tensors, batch_size, decoding, boxes), strict=True):
+            outcomes[index] = prediction
+        return outcomes
 
     def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
         """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
@@ -166,25 +195,28 @@ def _char_x(decoded: Decoded, width: int, box: Box) -> tuple[float, ...]:
     return tuple(round(left + (f + 0.5) / steps * (right - left), 1) for f in decoded.char_frames)
 
 
-def _name(image: ImageInput, index: int) -> str:
+def image_name(image: ImageInput, index: int) -> str:
+    """How errors name an input: a file by its path, anything else by its place."""
     return str(image) if isinstance(image, (str, Path)) else f"image {index}"
 
 
-def load(name_or_path: str | Path = "digits", backend: str = "torch") -> Recognizer:
+def load(name_or_path: str | Path = "digits", backend: str = "torch", threads: int = 0) -> Recognizer:
     """Load a bundled model by name ("digits"), a checkpoint, a run folder or an exported
     .onnx file. `backend="onnx"` runs a checkpoint through ONNX Runtime: it is exported
-    once (checked against PyTorch) into the user cache and reused."""
+    once (checked against PyTorch) into the user cache and reused. `threads` caps the
+    ONNX Runtime threads one call uses (0: all cores); PyTorch's are process-wide
+    (`torch.set_num_threads`)."""
     if backend not in BACKENDS:
         raise SeqocrError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     if str(name_or_path).endswith(".onnx"):
         from seqocr.export.cache import load_onnx
 
-        return load_onnx(name_or_path)
+        return load_onnx(name_or_path, threads)
     recognizer = Recognizer.from_checkpoint(name_or_path)
     if backend == "onnx":
         from seqocr.export.cache import onnx_twin
 
-        return onnx_twin(recognizer)
+        return onnx_twin(recognizer, threads)
     return recognizer
 
 

@@ -7,6 +7,7 @@ one sees where the time goes.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from pathlib import Path
@@ -62,6 +63,20 @@ def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
     }
 
 
+def measure_pool(model: str, backend: str, images: list[ImageInput], workers: int) -> dict[str, Any]:
+    """Batch-64 reading end to end in `workers` one-thread processes (`ReadingPool`): how
+    a large job or a multi-process server uses every core."""
+    from seqocr.pool import ReadingPool
+
+    with ReadingPool(model, backend, workers) as pool:
+        pool.warm_up()
+        pool.predict(images[: 64 * workers])  # first calls allocate and pick kernels
+        started = time.perf_counter()
+        pool.predict(images, batch_size=64)
+        seconds = time.perf_counter() - started
+    return {"workers": workers, "batch64_images_per_s_end_to_end": len(images) / seconds}
+
+
 def percentiles(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -69,11 +84,16 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def run_bench(model: str, backends: list[str], images: list[ImageInput]) -> dict[str, Any]:
+def run_bench(model: str, backends: list[str], images: list[ImageInput], workers: int = 0) -> dict[str, Any]:
+    """Every backend in one process (all cores to its threads), then in `workers`
+    one-thread processes (default: one per core; 1 skips it)."""
+    workers = workers or os.cpu_count() or 1
     results: dict[str, Any] = {"model": str(model), "backends": {}}
     for backend in backends:
         recognizer = load(model, backend)
         results["backends"][backend] = measure(recognizer, images)
+        if workers > 1:
+            results["backends"][backend]["processes"] = measure_pool(model, backend, images, workers)
     return results
 
 
@@ -89,4 +109,10 @@ def format_bench(results: dict[str, Any]) -> str:
             f"p50 {lat['p50']:.2f} ms, p90 {lat['p90']:.2f}, p99 {lat['p99']:.2f}; "
             f"network + decoding p50 {net['p50']:.2f} ms, p99 {net['p99']:.2f}",
         ]
+        if "processes" in r:
+            pool = r["processes"]
+            lines.append(
+                f"{backend:<6} batch 64 in {pool['workers']} one-thread processes: "
+                f"{pool['batch64_images_per_s_end_to_end']:.0f} images/s end to end"
+            )
     return "\n".join(lines)

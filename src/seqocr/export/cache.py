@@ -13,8 +13,8 @@ from seqocr.export.runtime import OnnxNetwork, read_metadata
 from seqocr.recognizer import Recognizer
 
 
-def load_onnx(path: str | Path) -> Recognizer:
-    network = OnnxNetwork(path)
+def load_onnx(path: str | Path, threads: int = 0) -> Recognizer:
+    network = OnnxNetwork(path, threads)
     meta = read_metadata(network, path)
     info = {**meta["info"], "path": str(path), "quantized": meta["quantized"]}
     return Recognizer(
@@ -28,7 +28,7 @@ def load_onnx(path: str | Path) -> Recognizer:
     )
 
 
-def onnx_twin(recognizer: Recognizer) -> Recognizer:
+def onnx_twin(recognizer: Recognizer, threads: int = 0) -> Recognizer:
     """`recognizer` run by ONNX Runtime; exported (and checked) on first use, then cached
     under the checkpoint's content hash, so a retrained model is never served stale."""
     checkpoint = Path(recognizer.info["path"])
@@ -37,6 +37,6 @@ def onnx_twin(recognizer: Recognizer) -> Recognizer:
     if not path.is_file():
         images = random_check_images(recognizer.preprocess.channels, recognizer.preprocess.height)
         export_onnx(recognizer, path, images)
-    twin = load_onnx(path)
+    twin = load_onnx(path, threads)
     twin.info = {**recognizer.info, "onnx": str(path)}
     return twin
