@@ -40,7 +40,6 @@ class Prediction:
 
 
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
-PENDING = Prediction("", 0.0, ())  # a place in `read_each`'s answer, filled once its batch is read
 
 
 class Network(Protocol):
@@ -143,19 +142,16 @@ class Recognizer:
     ) -> list[Prediction | SeqocrError]:
         """`predict_named` that keeps going: an unusable image's place holds its error, and
         every other image is still read (the CLI reading a folder)."""
-        outcomes: list[Prediction | SeqocrError] = []
         prepared: dict[int, tuple[Tensor, Box]] = {}
+        errors: dict[int, SeqocrError] = {}
         for index, (image, name) in enumerate(named):
             try:
                 prepared[index] = self.prepare_with_box(image, name)
             except SeqocrError as error:
-                outcomes.append(error)
-                continue
-            outcomes.append(PENDING)
+                errors[index] = error
         tensors, boxes = [t for t, _ in prepared.values()], [b for _, b in prepared.values()]
-        for index, prediction in zip(prepared, self.predict_tensors(tensors, batch_size, decoding, boxes), strict=True):
-            outcomes[index] = prediction
-        return outcomes
+        predictions = iter(self.predict_tensors(tensors, batch_size, decoding, boxes))
+        return [errors[index] if index in errors else next(predictions) for index in range(len(named))]
 
     def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
         """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
