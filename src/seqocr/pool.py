@@ -8,6 +8,8 @@ nothing: each runs the same `Recognizer.predict` on its own shard, end to end, s
 
 >>> with ReadingPool("digits", backend="onnx") as pool:
 ...     predictions = pool.predict(paths)
+
+Workers are spawned, so a script must create the pool under `if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
