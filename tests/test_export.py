@@ -38,6 +38,19 @@ def test_an_exported_file_reads_like_the_checkpoint(exported, digits_model, synt
         assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
 
 
+def test_one_image_at_a_time_and_full_batches_read_alike_on_onnx(exported, synth_folder):
+    """Small batches run on a one-thread session, large ones on all cores: same answers."""
+    path, _ = exported
+    paths = [p for p, _ in read_folder(synth_folder).samples][:40]
+    onnx_model = seqocr.load(path)
+    assert len(paths) >= onnx_model.network.SMALL_BATCH
+    together = onnx_model.predict(paths, batch_size=64)
+    alone = [onnx_model.predict([p])[0] for p in paths]
+    assert [a.text for a in alone] == [a.text for a in together]
+    for a, b in zip(alone, together, strict=True):
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
+
+
 def test_an_export_that_disagrees_fails_and_leaves_nothing(tmp_path, digits_model, monkeypatch):
     real_trace = onnx_export._trace
 
