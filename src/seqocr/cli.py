@@ -381,14 +381,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.show_attention and args.workers > 1:
         raise SeqocrError("--show-attention reads in one process: leave out --workers")
     decoding = _decode_config(args)
-    named = [(path, path) for path in args.images]
     if args.workers > 1:
         from seqocr.pool import ReadingPool
 
         with ReadingPool(args.model, args.backend, args.workers) as pool:
             outcomes = pool.read_each(args.images, args.batch_size, decoding)
     else:
-        outcomes = recognizer.read_each(named, args.batch_size, decoding)
+        outcomes = recognizer.read_each([(path, path) for path in args.images], args.batch_size, decoding)
     results = {i: o for i, o in enumerate(outcomes) if not isinstance(o, SeqocrError)}
     errors = {i: str(o) for i, o in enumerate(outcomes) if isinstance(o, SeqocrError)}
     for error in errors.values():

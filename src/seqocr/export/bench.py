@@ -2,7 +2,8 @@
 
 Both the end-to-end figure (decode the image file or array, preprocess, run, decode
 the text) and the network + decoding figure on preprocessed images are reported, so
-one sees where the time goes.
+one sees where the time goes; then batch 64 end to end again in one one-thread process
+per core (`seqocr.ReadingPool`).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
 
 def measure_pool(model: str, backend: str, images: list[ImageInput], workers: int) -> dict[str, Any]:
     """Batch-64 reading end to end in `workers` one-thread processes (`ReadingPool`): how
-    a large job or a multi-process server uses every core."""
+    a large job uses every core."""
     from seqocr.pool import ReadingPool
 
     with ReadingPool(model, backend, workers) as pool:
