@@ -375,23 +375,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     """Read every image; an unusable one gets a one-line error and the rest are still read."""
     from seqocr.recognizer import load
 
-    recognizer = load(args.model, args.backend)
-    if args.show_attention and (recognizer.model is None or recognizer.model.family != "attention"):
-        raise SeqocrError(f"{args.model}: --show-attention needs an attention model (seqocr train --arch attention)")
     if args.show_attention and args.workers > 1:
         raise SeqocrError("--show-attention reads in one process: leave out --workers")
     decoding = _decode_config(args)
-    if args.workers > 1:
+    if args.workers > 1:  # the pool loads the model in each worker
         from seqocr.pool import ReadingPool
 
         with ReadingPool(args.model, args.backend, args.workers) as pool:
             outcomes = pool.read_each(args.images, args.batch_size, decoding)
     else:
+        recognizer = load(args.model, args.backend)
+        if args.show_attention and (recognizer.model is None or recognizer.model.family != "attention"):
+            raise SeqocrError(
+                f"{args.model}: --show-attention needs an attention model (seqocr train --arch attention)"
+            )
         outcomes = recognizer.read_each([(path, path) for path in args.images], args.batch_size, decoding)
-    results = {i: o for i, o in enumerate(outcomes) if not isinstance(o, SeqocrError)}
-    errors = {i: str(o) for i, o in enumerate(outcomes) if isinstance(o, SeqocrError)}
-    for error in errors.values():
-        print(f"seqocr: error: {error}", file=sys.stderr)
+    results, errors = _split_outcomes(outcomes)
     for index, path in enumerate(args.images):  # answers in input order, errors in place
         p = results.get(index)
         if args.json:
@@ -410,16 +409,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _prepare_all(recognizer: Any, paths: list[str]) -> tuple[dict[int, Any], dict[int, str]]:
-    """Each usable image preprocessed, by its index; each unusable one's error, reported once."""
-    prepared, errors = {}, {}
-    for index, path in enumerate(paths):
-        try:
-            prepared[index] = recognizer.prepare(path, path)
-        except SeqocrError as error:
-            errors[index] = str(error)
-            print(f"seqocr: error: {error}", file=sys.stderr)
-    return prepared, errors
+def _split_outcomes(outcomes: list[Any]) -> tuple[dict[int, Prediction], dict[int, str]]:
+    """`read_each`'s answers by index: the predictions, and the errors, each printed once."""
+    results = {i: o for i, o in enumerate(outcomes) if not isinstance(o, SeqocrError)}
+    errors = {i: str(o) for i, o in enumerate(outcomes) if isinstance(o, SeqocrError)}
+    for error in errors.values():
+        print(f"seqocr: error: {error}", file=sys.stderr)
+    return results, errors
 
 
 def _draw_attention(out: Path, prepared: dict[int, Any], results: dict[int, Prediction], total: int) -> None:
@@ -447,8 +443,7 @@ def _cmd_classify(args: argparse.Namespace) -> int:
     recognizer = load(args.model)
     if recognizer.model is None or recognizer.model.family != "classifier":
         raise SeqocrError(f"{args.model}: not a single-character classifier; read strings with seqocr predict")
-    prepared, errors = _prepare_all(recognizer, args.images)
-    results = dict(zip(prepared, recognizer.predict_tensors(list(prepared.values()), args.batch_size), strict=True))
+    results, errors = _split_outcomes(recognizer.read_each([(path, path) for path in args.images], args.batch_size))
     for index, path in enumerate(args.images):
         p = results.get(index)
         if args.json:
