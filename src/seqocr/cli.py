@@ -252,9 +252,16 @@ def _synth_options(parser: argparse.ArgumentParser, defaults: bool = True) -> No
     parser.add_argument("--max-len", type=count, default=10 if defaults else None, help="longest string")
     parser.add_argument(
         "--style",
-        choices=("default", "notebook"),
+        choices=("default", "notebook", "touching", "document", "mixed"),
         default="default" if defaults else None,
-        help="default: realistic variety; notebook: 28 px cells side by side",
+        help="default: realistic variety; notebook: 28 px cells side by side; touching: tight and "
+        "overlapping digits; document: marks, paper, pen and capture; mixed: the digits model's training mix",
+    )
+    parser.add_argument(
+        "--effect",
+        action="append",
+        metavar="NAME=P",
+        help="change one synthesis effect's probability, e.g. tight=0.5 (repeatable; names in data/effects.py)",
     )
 
 
@@ -286,10 +293,23 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from seqocr.config import SynthConfig
     from seqocr.data.writer import write_synth
 
-    config = SynthConfig(split=args.split, seed=args.seed, min_len=args.min_len, max_len=args.max_len, style=args.style)
+    config = SynthConfig(
+        split=args.split,
+        seed=args.seed,
+        min_len=args.min_len,
+        max_len=args.max_len,
+        style=args.style,
+        effects=_effects(args),
+    )
     labels = write_synth(config, args.out, args.n)
     print(f"wrote {args.n} images and {labels}")
     return 0
+
+
+def _effects(args: argparse.Namespace) -> tuple[tuple[str, float], ...]:
+    from seqocr.data.effects import parse_override
+
+    return tuple(parse_override(text) for text in args.effect or ())
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -330,7 +350,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
     train_config = replace(
         config.train, out=str(args.out or default_out), **{k: v for k, v in overrides.items() if v is not None}
     )
-    synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style}
+    synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style, "effects": _effects(args) or None}
     data = {
         "path": str(args.data) if args.data else None,
         "val_path": str(args.val) if args.val else None,

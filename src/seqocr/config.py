@@ -37,7 +37,10 @@ class SynthConfig:
     seed: int = 0
     min_len: int = 1
     max_len: int = 10
-    style: str = "default"  # "default" | "notebook"
+    style: str = "default"  # "default" | "notebook" | "touching" | "document" | "mixed"
+    # (name, probability) pairs that override the style's effect probabilities (data/effects.py)
+    effects: tuple[tuple[str, float], ...] = ()
+    marks: str = ""  # marks written into the label when drawn (those the charset holds, e.g. "/")
     # Distort every digit (rotation, shear, aspect, a local elastic warp) so the model
     # sees more writers than the 55,000 training digits: training only, never for test sets.
     augment: bool = False

@@ -13,6 +13,8 @@ the frame or make one character look like another (b/d, 6/9 under rotation).
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -64,3 +66,65 @@ def _photometric(image: Image.Image, rng: np.random.Generator) -> Image.Image:
         noisy = noisy + rng.uniform(2.0, 10.0) * rng.standard_normal(noisy.shape, dtype=np.float32)
         image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
     return image
+
+
+def capture(image: Image.Image, rng: np.random.Generator, on: dict[str, bool], text_height: float) -> Image.Image:
+    """How a scanner or a phone sees an 8-bit grey page (`on` names the effects drawn;
+    data/effects.py gives their ranges): the line turned and seen at an angle, uneven
+    light, defocus or motion blur, a low resolution, JPEG artefacts; `text_height` is
+    the digits' height in `image`'s pixels."""
+    fill = _border_colour(image)
+    if on.get("rotate"):
+        image = image.rotate(rng.uniform(-4.0, 4.0), Image.Resampling.BILINEAR, expand=True, fillcolor=fill)
+    if on.get("perspective"):
+        image = _perspective(image, rng, fill)
+    if on.get("uneven_light"):
+        w, h = image.size
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        angle = rng.uniform(0, 2 * np.pi)
+        ramp = xs * np.cos(angle) / w + ys * np.sin(angle) / h
+        ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+        lit = np.asarray(image, dtype=np.float32) * (1.0 - (1.0 - rng.uniform(0.55, 0.9)) * ramp)
+        image = Image.fromarray(lit.astype(np.uint8))
+    if on.get("defocus"):
+        image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.5)))
+    if on.get("motion_blur"):
+        image = image.filter(_streak(rng.uniform(0, np.pi)))
+    if on.get("downscale"):
+        factor = rng.uniform(14.0, 22.0) / text_height
+    elif rng.random() < 0.5:  # any other resolution
+        factor = rng.uniform(22.0, 60.0) / text_height
+    else:
+        factor = 1.0
+    if factor != 1.0:
+        w, h = image.size
+        image = image.resize((max(1, round(w * factor)), max(1, round(h * factor))), Image.Resampling.BILINEAR)
+    if rng.random() < 0.4:
+        image = _photometric(image, rng)
+    if on.get("jpeg"):
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=int(rng.integers(15, 61)))
+        image = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
+    return image
+
+
+def _perspective(image: Image.Image, rng: np.random.Generator, fill: int | tuple[int, ...]) -> Image.Image:
+    """The image seen at an angle: each corner moved by up to 6% of the image's size."""
+    w, h = image.size
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64)
+    moved = corners + rng.uniform(-0.06, 0.06, size=(4, 2)) * [w, h]
+    # PIL maps each output pixel (x, y) to (a x + b y + c, d x + e y + f) / (g x + h y + 1)
+    rows = []
+    for (x, y), (u, v) in zip(corners, moved, strict=True):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    coefficients = np.linalg.solve(np.array(rows), moved.reshape(-1))
+    return image.transform((w, h), Image.Transform.PERSPECTIVE, tuple(coefficients), Image.Resampling.BILINEAR, fillcolor=fill)
+
+
+def _streak(angle: float) -> ImageFilter.Kernel:
+    """A 5x5 kernel that smears along a line at `angle`: a camera moved while exposing."""
+    kernel = np.zeros((5, 5), dtype=np.float64)
+    for t in np.linspace(-2.0, 2.0, 9):
+        kernel[round(2 + t * np.sin(angle)), round(2 + t * np.cos(angle))] += 1.0
+    return ImageFilter.Kernel((5, 5), (kernel / kernel.sum()).reshape(-1).tolist(), scale=1)

@@ -1,11 +1,18 @@
 """Synthetic digit strings from MNIST digits; a sample is a pure function of (seed, index).
 
-Two styles:
-- "default": realistic variety so a model trained on it reads real scans: random gaps
-  including slight overlaps, per-digit scale and vertical jitter, slant, stroke width,
-  both polarities, contrast, blur, noise, and any output size.
+Styles:
+- "default": realistic variety: random gaps including slight overlaps, per-digit scale
+  and vertical jitter, slant, stroke width, both polarities, contrast, blur, noise, and
+  any output size.
 - "notebook": what the seed notebooks make: 28 px tall, light on black, the 28x28 MNIST
   cells side by side with no gap.
+- "touching", "document": a line as it reaches a scanner (data/handwriting.py), with
+  the effects of data/effects.py at that style's probabilities: tight, touching and
+  overlapping digits only; or marks, paper, pen and capture.
+- "mixed": the training mix of the bundled `digits` model: a quarter of the strings in
+  the default style, a tenth in the notebook style, the rest drawn like "document" with
+  the `mixed` probabilities (touching neighbours in 45% of them, USPS digits in a quarter
+  of the training digits).
 """
 
 from __future__ import annotations
@@ -16,10 +23,15 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from seqocr.config import SynthConfig
+from seqocr.data.effects import probabilities
+from seqocr.data.handwriting import render_line
 from seqocr.data.mnist import Digits, load_split
+from seqocr.data.usps import load_usps
 from seqocr.errors import SeqocrError
 
-STYLES = ("default", "notebook")
+STYLES = ("default", "notebook", "touching", "document", "mixed")
+MIXED_DEFAULT, MIXED_NOTEBOOK = 0.25, 0.10  # shares of the mixed style drawn in the older styles
+EFFECT_STREAM = 1  # the effects draw from their own stream: older styles render as they always did
 INK_THRESHOLD = 24  # MNIST pixels above this count as ink when cropping a digit
 MESH_CELLS = 2  # the elastic warp moves the vertices of a 2x2 mesh over each digit
 DISTORT_PROBABILITY = 0.8  # some digits stay as written: the test digits are not distorted
@@ -34,8 +46,12 @@ class DigitStringSynth:
         if not 1 <= config.min_len <= config.max_len:
             raise SeqocrError(f"need 1 <= min_len <= max_len, got {config.min_len} and {config.max_len}")
         self.config = config
+        self.effects = probabilities(config.style, config.effects)
         self.digits = digits if digits is not None else load_split(config.split, data_dir)
         self._crops: list[Image.Image | None] = [None] * len(self.digits)
+        # other writers' digits for training strings only: validation and tests stay MNIST
+        self.usps = load_usps("train") if self.effects["usps"] > 0 and config.split == "train" else None
+        self._usps_crops: dict[int, Image.Image] = {}
 
     def sample(self, index: int) -> tuple[np.ndarray, str]:
         """The image (H, W) uint8 and the text of sample `index`."""
@@ -43,7 +59,13 @@ class DigitStringSynth:
         length = int(rng.integers(self.config.min_len, self.config.max_len + 1))
         picks = rng.integers(0, len(self.digits), size=length)
         text = "".join(str(int(self.digits.labels[i])) for i in picks)
-        if self.config.style == "notebook":
+        style = self.config.style
+        if style == "mixed":
+            draw = rng.random()
+            style = "default" if draw < MIXED_DEFAULT else "notebook" if draw < MIXED_DEFAULT + MIXED_NOTEBOOK else ""
+        if style in ("touching", "document", "mixed", ""):
+            return self._line(picks, text, np.random.default_rng([self.config.seed, index, EFFECT_STREAM]))
+        if style == "notebook":
             cells = [
                 _mnist_cell(distort(self._crop(int(i)), rng))
                 if self.config.augment and rng.random() < DISTORT_PROBABILITY
@@ -59,6 +81,31 @@ class DigitStringSynth:
     def samples(self, count: int) -> list[tuple[np.ndarray, str]]:
         """Samples 0..count-1: a fixed test set for a given seed."""
         return [self.sample(i) for i in range(count)]
+
+    def _line(self, picks: np.ndarray, text: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+        """A string drawn by data/handwriting.py, some digits from USPS when it is loaded."""
+        glyphs = []
+        for i, char in zip(picks, text, strict=True):
+            if self.usps is not None and rng.random() < self.effects["usps"]:
+                glyph = self._usps_glyph(char, rng)
+            else:
+                glyph = self._crop(int(i))
+            glyphs.append(distort(glyph, rng) if self.config.augment and rng.random() < DISTORT_PROBABILITY else glyph)
+        return render_line(glyphs, text, rng, self.effects, keep=self.config.marks)
+
+    def _usps_glyph(self, char: str, rng: np.random.Generator) -> Image.Image:
+        """A USPS digit showing `char`, its ink at MNIST's scale (20 px tall) and given back
+        a writer's aspect: USPS stretched every digit to fill its 16x16 box."""
+        assert self.usps is not None
+        choices = np.flatnonzero(self.usps.labels == int(char))
+        i = int(choices[rng.integers(len(choices))])
+        glyph = self._usps_crops.get(i)
+        if glyph is None:
+            ink = Image.fromarray(_ink_crop(self.usps.images[i], threshold=100))
+            aspect = 1.0 if char == "1" else 0.72
+            size = (max(1, round(ink.width * 20 / 16 * aspect)), max(1, round(ink.height * 20 / 16)))
+            glyph = self._usps_crops[i] = ink.resize(size, Image.Resampling.BILINEAR)
+        return glyph
 
     def _crop(self, i: int) -> Image.Image:
         """Digit `i` cropped to its ink; cached because cropping costs more than drawing."""
@@ -129,9 +176,9 @@ def _mnist_cell(glyph: Image.Image) -> np.ndarray:
     return np.asarray(cell)
 
 
-def _ink_crop(glyph: np.ndarray) -> np.ndarray:
-    rows = np.flatnonzero(glyph.max(axis=1) > INK_THRESHOLD)
-    cols = np.flatnonzero(glyph.max(axis=0) > INK_THRESHOLD)
+def _ink_crop(glyph: np.ndarray, threshold: int = INK_THRESHOLD) -> np.ndarray:
+    rows = np.flatnonzero(glyph.max(axis=1) > threshold)
+    cols = np.flatnonzero(glyph.max(axis=0) > threshold)
     if len(rows) == 0:  # an empty glyph never happens in MNIST, but keep it drawable
         return glyph
     return glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
