@@ -101,11 +101,25 @@ def _with_marks(items: list[Item], on: dict[str, bool], size: float, stroke: int
 
 def _mark(char: str, size: float, stroke: int, rng: np.random.Generator) -> Item:
     """A mark drawn by hand (a dot, a comma, a stroke) or a sign from a font, as ink."""
-    if char in CURRENCIES:
+    if char == "$":  # from Pillow's bundled font, which has no euro or pound sign
         font = ImageFont.load_default(size=max(8, round(size * rng.uniform(1.0, 1.25))))
         box = font.getbbox(char)
         image = Image.new("L", (box[2] + 2, box[3] + 2))
         ImageDraw.Draw(image).text((1, 1), char, fill=255, font=font)
+        return Item(char, _crop(np.asarray(image, dtype=np.float32) / 255.0), "full")
+    if char in "€£":  # by hand: an open arc with two bars, or a hook, a stem and a base
+        r, o = size * rng.uniform(0.3, 0.4), stroke + 1
+        image = Image.new("L", (round(2.2 * r) + 2 * o, round(2 * r + 0.2 * size) + 2 * o))
+        draw = ImageDraw.Draw(image)
+        if char == "€":
+            draw.arc([o + 0.3 * r, o, o + 2.3 * r, o + 2 * r], 45, 315, fill=255, width=stroke)
+            for y in (o + 0.75 * r, o + 1.2 * r):
+                draw.line([(o, y), (o + 1.5 * r, y)], fill=255, width=max(1, stroke - 1))
+        else:
+            draw.arc([o + 0.6 * r, o, o + 1.8 * r, o + 1.2 * r], 180, 360, fill=255, width=stroke)
+            draw.line([(o + 0.6 * r, o + 0.6 * r), (o + 0.6 * r, o + 2 * r)], fill=255, width=stroke)
+            draw.line([(o, o + 2 * r), (o + 2 * r, o + 2 * r)], fill=255, width=stroke)
+            draw.line([(o, o + 1.1 * r), (o + 1.3 * r, o + 1.1 * r)], fill=255, width=max(1, stroke - 1))
         return Item(char, _crop(np.asarray(image, dtype=np.float32) / 255.0), "full")
     w = {"-": rng.uniform(0.3, 0.6), "=": rng.uniform(0.3, 0.55), "/": rng.uniform(0.3, 0.6)}.get(char, 0.25) * size
     h = {"/": size, "=": size * 0.35, "'": size * 0.35, ",": size * 0.4}.get(char, stroke * 2.0)

@@ -44,6 +44,22 @@ def align_strings(truth: str, prediction: str) -> list[tuple[str, str]]:
     return pairs[::-1]
 
 
+def error_kinds(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, int]:
+    """Characters deleted, inserted and substituted, over a minimal alignment of each pair."""
+    counts = {"deletions": 0, "insertions": 0, "substitutions": 0}
+    for truth, prediction in zip(truths, predictions, strict=True):
+        if truth == prediction:
+            continue
+        for t, p in align_strings(truth, prediction):
+            if p == MISSING:
+                counts["deletions"] += 1
+            elif t == MISSING:
+                counts["insertions"] += 1
+            elif t != p:
+                counts["substitutions"] += 1
+    return counts
+
+
 def has_adjacent_repeat(text: str) -> bool:
     return any(a == b for a, b in zip(text, text[1:], strict=False))
 
