@@ -93,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="make datasets").add_subparsers(dest="data_command", required=True)
     synth = data.add_parser("synth", help="write synthetic MNIST digit strings as PNGs and labels.tsv")
-    synth.add_argument("--out", required=True, type=Path, help="folder to write (created)")
+    synth.add_argument("--out", type=Path, help="folder to write (created)")
+    synth.add_argument("--gallery", type=Path, metavar="PNG", help="draw every style and effect into one picture")
     synth.add_argument("-n", type=count, default=1000, help="number of images (default 1000)")
     _synth_options(synth)
     synth.add_argument(
@@ -291,7 +292,15 @@ def _decode_config(args: argparse.Namespace) -> DecodeConfig:
 
 def _cmd_synth(args: argparse.Namespace) -> int:
     from seqocr.config import SynthConfig
+    from seqocr.data.gallery import draw_gallery
     from seqocr.data.writer import write_synth
+
+    if args.gallery is None and args.out is None:
+        raise SeqocrError("data synth: give --out FOLDER to write a set, or --gallery PNG to draw the effects")
+    if args.gallery is not None:
+        print(f"wrote {draw_gallery(args.gallery, seed=args.seed)}")
+        if args.out is None:
+            return 0
 
     config = SynthConfig(
         split=args.split,

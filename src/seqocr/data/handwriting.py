@@ -19,6 +19,7 @@ from seqocr.data.augment import capture
 SEPARATORS = ".,'"
 ENDINGS = ("-", "/-", "=", "--", ".-")
 CURRENCIES = "$€£"
+MARKS = frozenset(SEPARATORS + "".join(ENDINGS) + CURRENCIES)  # what may be drawn besides digits
 PRINT_DARKNESS = (0.15, 0.5)  # how dark printed lines and patterns are, against the ink's 0.65-1.0
 
 

@@ -15,6 +15,7 @@ from seqocr.config import RunConfig
 from seqocr.data.checks import Excluded, check_samples, time_steps_of
 from seqocr.data.datasets import AugmentedSource, DigitSource, FolderSource, Source, SynthSource
 from seqocr.data.folder import FolderSplit
+from seqocr.data.handwriting import MARKS
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
 from seqocr.errors import SeqocrError
@@ -48,9 +49,11 @@ class TrainingData:
         if split is None:
             if config.data.source != "strings":
                 raise SeqocrError(f"unknown data source {config.data.source!r}; choose strings or digits")
-            synth = DigitStringSynth(config.synth)
+            # the marks a string may show are read when the charset holds them (dates: "/")
+            synth_config = replace(config.synth, marks="".join(c for c in charset.chars if c in MARKS))
+            synth = DigitStringSynth(synth_config)
             val_synth = DigitStringSynth(
-                replace(config.synth, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET, augment=False),
+                replace(synth_config, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET, augment=False),
                 digits=load_split("val"),
             )
             self.validation = SynthSource(val_synth, config.train.val_samples)
