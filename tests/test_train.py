@@ -77,10 +77,23 @@ def test_the_learning_rate_warms_up_peaks_and_anneals_within_a_time_budget():
     assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))  # monotone annealing after the peak
 
 
-def test_the_best_checkpoint_carries_a_temperature_fitted_on_validation(run):
-    data = torch.load(run / "best.pt", weights_only=True)
-    assert data["temperature"] > 0 and data["calibration"]["images"] == 32
-    assert load(run).temperature == data["temperature"]
+def test_a_temperature_is_fitted_only_on_a_validation_set_large_enough_to_trust(tmp_path, data_dir, capsys):
+    from seqocr.evaluate.calibration import MIN_CALIBRATION_IMAGES
+
+    small = tiny_config(tmp_path / "small", epochs=1)
+    small = replace(small, train=replace(small.train, init="digits", samples_per_epoch=32))
+    train(small, progress=False)
+    data = torch.load(tmp_path / "small" / "best.pt", weights_only=True)
+    assert "calibration" not in data
+    assert data["temperature"] == load("digits").temperature != 1.0  # the starting model's
+    assert "32 validation images are too few" in capsys.readouterr().err
+
+    large = tiny_config(tmp_path / "large", epochs=1)
+    large = replace(large, train=replace(large.train, val_samples=MIN_CALIBRATION_IMAGES, samples_per_epoch=32))
+    train(large, progress=False)
+    data = torch.load(tmp_path / "large" / "best.pt", weights_only=True)
+    assert data["calibration"]["images"] == MIN_CALIBRATION_IMAGES
+    assert data["temperature"] == data["calibration"]["temperature"] == load(tmp_path / "large").temperature
 
 
 def test_a_data_worker_can_render_the_next_pool_while_the_trainer_uses_this_one():

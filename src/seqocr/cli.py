@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
     train.add_argument("--val", type=Path, help="a separate validation folder (default: hold out --val-split)")
-    train.add_argument("--val-split", type=fraction, help="share of --data held out for validation (default 0.2)")
+    train.add_argument(
+        "--val-split",
+        type=fraction,
+        help="share of --data held out for validation (default: 0.2 of 1,000 images or more, none of fewer)",
+    )
     train.add_argument("--charset", help="the characters to read (default: those found in the labels)")
     train.add_argument("--init", help="start from this model: a bundled name, checkpoint or run folder")
     train.add_argument(
@@ -120,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--height", type=count, help="model input height in pixels")
     train.add_argument("--channels", type=int, choices=(1, 3), help="1: grayscale, 3: colour")
     train.add_argument("--no-augment", action="store_true", help="train on folder images unchanged")
+    train.add_argument(
+        "--synthetic",
+        type=non_negative_float,
+        metavar="R",
+        help="synthetic digit strings per folder image each epoch (default: 1 under 1,000 images, else 0)",
+    )
     train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     train.add_argument("--epochs", type=count)
@@ -193,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     geometry.add_argument("--model", help="check against this model's input geometry and charset")
     geometry.add_argument("--preset", choices=sorted(PRESETS), help="check against this recipe (default folder)")
     doctor.add_argument("--val", type=Path, help="a separate validation folder")
-    doctor.add_argument("--val-split", type=fraction, help="share held out for validation (default 0.2)")
+    doctor.add_argument("--val-split", type=fraction, help="share held out for validation (default: 0.2 of 1,000 images or more, none of fewer)")
     doctor.add_argument("--seed", type=int, help="seed of the split (default 0, as in training)")
     doctor.add_argument("--height", type=count, help="model input height in pixels")
     doctor.add_argument("--json", type=Path, help="also write the full report here as JSON")
@@ -365,6 +375,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "val_path": str(args.val) if args.val else None,
         "val_split": args.val_split,
         "augment": False if args.no_augment else None,
+        "synthetic": args.synthetic,
     }
     preprocess = {"height": args.height, "channels": args.channels}
     model = {

@@ -82,8 +82,13 @@ class DataConfig:
     path: str = ""
     source: str = "strings"  # without a path: "strings" | "digits"
     val_path: str = ""  # a separate validation folder; else `val_split` of `path`
-    val_split: float = 0.2  # held out with the run's seed; 0: no validation (the last epoch is kept)
+    # held out with the run's seed; 0: no validation (the last epoch is kept);
+    # None: 20% of a set of 1,000 images or more, none of a smaller one (data/folder.auto_val_split)
+    val_split: float | None = None
     augment: bool = True  # geometric and photometric changes every epoch (data/augment.py)
+    # synthetic digit strings drawn each epoch per folder image, when the charset holds the
+    # digits; None: 1 for a set under 1,000 images, else 0 (train/data.py)
+    synthetic: float | None = None
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,22 @@ class FolderSource:
         return open_image(path), text
 
 
+class ConcatSource:
+    """The samples of several sources, one after the other."""
+
+    def __init__(self, *sources: Source):
+        self.sources = sources
+        self.ends = np.cumsum([len(s) for s in sources])
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def __getitem__(self, index: int) -> tuple[Image.Image | np.ndarray, str]:
+        which = int(np.searchsorted(self.ends, index, side="right"))
+        start = int(self.ends[which - 1]) if which else 0
+        return self.sources[which][index - start]
+
+
 class AugmentedSource:
     """A source whose images are changed anew each epoch (data/augment.py); a sample
     is a pure function of (seed, epoch, index), so a resumed run sees the same data."""

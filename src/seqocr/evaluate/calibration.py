@@ -95,6 +95,12 @@ def fit_temperature(confidence_at: Callable[[float], list[float]], correct: Sequ
     return best
 
 
+# A temperature is fitted only on at least this many validation images. On fewer, the fit
+# follows the few errors it happens to see: fitted on 20 captchas it raised the held-out
+# calibration error from 20.5% to 22.4%, on 108 cheque scans from 6.0% to 7.1%.
+MIN_CALIBRATION_IMAGES = 200
+
+
 @dataclass(frozen=True)
 class Calibration:
     temperature: float

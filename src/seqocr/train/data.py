@@ -13,8 +13,8 @@ from dataclasses import replace
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
 from seqocr.data.checks import Excluded, check_samples, time_steps_of
-from seqocr.data.datasets import AugmentedSource, DigitSource, FolderSource, Source, SynthSource
-from seqocr.data.folder import FolderSplit
+from seqocr.data.datasets import AugmentedSource, ConcatSource, DigitSource, FolderSource, Source, SynthSource
+from seqocr.data.folder import SMALL_SET, FolderSplit
 from seqocr.data.handwriting import MARKS
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
@@ -33,12 +33,25 @@ def resolve_charset(config: RunConfig, split: FolderSplit | None) -> Charset:
     return Charset.from_labels([text for _, text in split.train + split.val])
 
 
+def synthetic_per_epoch(config: RunConfig, charset: Charset, images: int) -> int:
+    """How many synthetic digit strings join a folder's images each epoch: `synthetic` per
+    image, by default one per image of a set under 1,000 (its own images then cannot
+    fill an epoch without being learnt by heart), none where the charset lacks a digit."""
+    ratio = config.data.synthetic
+    if ratio is None:
+        ratio = 1.0 if images < SMALL_SET else 0.0
+    if ratio <= 0 or not set("0123456789") <= set(charset.chars):
+        return 0
+    return round(ratio * images)
+
+
 class TrainingData:
     """The sources a run draws from, built once the model (and so its geometry) exists."""
 
     def __init__(self, config: RunConfig, charset: Charset, model: RecognitionModel, split: FolderSplit | None):
         self.config, self.charset = config, charset
         self.excluded: list[Excluded] = []
+        self.synthetic = 0  # synthetic strings joining a folder's images each epoch
         self._draw: Callable[[int], Source]  # epoch -> that epoch's training samples
         if split is None and config.data.source == "digits":
             train_digits = load_split("train")
@@ -69,12 +82,18 @@ class TrainingData:
             raise SeqocrError(f"{config.data.path}: no usable training images ({len(self.excluded)} excluded)")
         images = FolderSource(train.samples)
         self.validation = FolderSource(val.samples) if val.kept else None
-        self.samples_per_epoch = len(images)
-        self._draw = (
+        folder_draw = (
             (lambda epoch: AugmentedSource(images, seed=config.train.seed, epoch=epoch))
             if config.data.augment
             else (lambda epoch: images)
         )
+        n = self.synthetic = synthetic_per_epoch(config, charset, len(images))
+        self.samples_per_epoch = len(images) + n
+        if n == 0:
+            self._draw = folder_draw
+            return
+        synth = DigitStringSynth(replace(config.synth, marks="".join(c for c in charset.chars if c in MARKS)))
+        self._draw = lambda epoch: ConcatSource(folder_draw(epoch), SynthSource(synth, n, start=(epoch - 1) * n))
 
     def epoch_source(self, epoch: int) -> Source:
         """Fresh strings or digits each epoch, or the folder's images changed anew (augmented)."""

@@ -24,8 +24,8 @@ from seqocr import __version__
 from seqocr.charset import Charset
 from seqocr.config import RunConfig, to_dict
 from seqocr.data.datasets import Batch, EncodedDataset, WidthBucketedBatches, collate
-from seqocr.data.folder import split_folder
-from seqocr.evaluate.calibration import calibrate
+from seqocr.data.folder import SMALL_SET, split_folder
+from seqocr.evaluate.calibration import MIN_CALIBRATION_IMAGES, calibrate
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
@@ -80,6 +80,14 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
     data = TrainingData(config, charset, model, split)  # data problems fail before a run folder exists
     if not resume:
         folder.create(config)
+    if split is not None and not split.val and config.data.val_split is None:
+        print(
+            f"all {len(split.train)} images train: a set under {SMALL_SET} holds none out for validation "
+            "(--val-split to hold some out); the last weights are kept",
+            file=sys.stderr,
+        )
+    if data.synthetic:
+        print(f"each epoch: {data.samples_per_epoch - data.synthetic} folder images and {data.synthetic} synthetic strings", file=sys.stderr)
     if data.excluded:
         folder.write_excluded([(e.where, e.reason) for e in data.excluded])
         print(f"excluded {len(data.excluded)} samples, each with its reason in {folder.excluded_path}", file=sys.stderr)
@@ -150,7 +158,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
         if done >= 1.0:
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
-    if val_set and folder.best.is_file():
+    if folder.best.is_file():
         _calibrate_best(folder, config, charset, val_set)
     return folder.best
 
@@ -191,8 +199,20 @@ def epoch_loader(batches: WidthBucketedBatches, workers: int) -> DataLoader:
 
 
 def _calibrate_best(folder: RunFolder, config: RunConfig, charset: Charset, val_set: list[Batch]) -> None:
-    """Fit the confidence temperature of the best weights on the validation set; saved with them."""
+    """Fit the confidence temperature of the best weights on the validation set; saved with
+    them. A validation set too small to trust keeps the starting model's temperature."""
     data = load_checkpoint(folder.best)
+    images = sum(len(b.texts) for b in val_set)
+    if images < MIN_CALIBRATION_IMAGES:
+        temperature = float(read_init(config.train.init).get("temperature", 1.0)) if config.train.init else 1.0
+        save_checkpoint(folder.best, {**data, "temperature": temperature})
+        source = f"the starting model's temperature {temperature:.3f}" if config.train.init else "temperature 1"
+        why = f"{images} validation images are too few to fit a temperature" if images else "no validation set"
+        print(
+            f"confidence not calibrated: {why} (at least {MIN_CALIBRATION_IMAGES} needed); kept {source}",
+            file=sys.stderr,
+        )
+        return
     model = build_model(config.model, config.preprocess, charset.num_classes)
     model.load_state_dict(data["state_dict"])
     model.eval()

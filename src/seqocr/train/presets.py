@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, TrainConfig
+from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, SynthConfig, TrainConfig
 from seqocr.errors import SeqocrError
 
 
@@ -37,7 +37,7 @@ def folder() -> RunConfig:
     return RunConfig(
         train=TrainConfig(out="runs/folder", epochs=400, batch_size=32, lr=2e-3, patience=60, max_minutes=15.0),
         model=ModelConfig(sequence="lstm", hidden=128, layers=2, dropout=0.25),
-        data=DataConfig(val_split=0.2),
+        data=DataConfig(),
         charset="",
     )
 
