@@ -126,3 +126,32 @@ def test_an_image_shares_its_batch_with_different_images_each_epoch(captcha_fold
     assert sorted(t for b in WidthBucketedBatches(dataset, 8, seed=1) for t in b.texts) == sorted(
         t for _, t in split.train
     )
+
+
+def test_a_small_digit_folder_trains_on_all_its_images_with_as_many_synthetic_strings_beside_them(synth_folder):
+    from seqocr.config import RunConfig
+    from seqocr.models import build_model
+    from seqocr.train.data import TrainingData
+
+    config = RunConfig(data=DataConfig(path=str(synth_folder)), charset="0123456789")
+    split = split_folder(config.data, seed=0)
+    assert len(split.train) == 40 and split.val == []  # under 1,000 images: none held out
+    model = build_model(config.model, config.preprocess, Charset(config.charset).num_classes)
+    data = TrainingData(config, Charset(config.charset), model, split)
+    assert data.synthetic == 40 and data.samples_per_epoch == 80
+    epoch = data.epoch_source(1)
+    texts = [epoch[i][1] for i in range(80)]
+    assert texts[:40] == [text for _, text in split.train]  # the folder's own images first
+    assert all(text.isdigit() for text in texts[40:])
+    assert [epoch[i][1] for i in range(40, 80)] != [data.epoch_source(2)[i][1] for i in range(40, 80)]  # fresh strings
+
+    letters = RunConfig(data=DataConfig(path=str(synth_folder)), charset="0123456789x")
+    assert TrainingData(letters, Charset("0123456789x"), model, split).synthetic == 40
+    no_mix = RunConfig(data=DataConfig(path=str(synth_folder), synthetic=0.0), charset="0123456789")
+    assert TrainingData(no_mix, Charset("0123456789"), model, split).samples_per_epoch == 40
+
+
+def test_a_folder_of_1000_images_or_more_holds_a_fifth_out_by_default():
+    from seqocr.data.folder import auto_val_split
+
+    assert auto_val_split(999) == 0.0 and auto_val_split(1_000) == 0.2

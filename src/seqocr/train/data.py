@@ -13,7 +13,14 @@ from dataclasses import replace
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
 from seqocr.data.checks import Excluded, check_samples, time_steps_of
-from seqocr.data.datasets import AugmentedSource, ConcatSource, DigitSource, FolderSource, Source, SynthSource
+from seqocr.data.datasets import (
+    AugmentedSource,
+    ConcatSource,
+    DigitSource,
+    FolderSource,
+    Source,
+    SynthSource,
+)
 from seqocr.data.folder import SMALL_SET, FolderSplit
 from seqocr.data.handwriting import MARKS
 from seqocr.data.mnist import load_split
@@ -34,9 +41,9 @@ def resolve_charset(config: RunConfig, split: FolderSplit | None) -> Charset:
 
 
 def synthetic_per_epoch(config: RunConfig, charset: Charset, images: int) -> int:
-    """How many synthetic digit strings join a folder's images each epoch: `synthetic` per
-    image, by default one per image of a set under 1,000 (its own images then cannot
-    fill an epoch without being learnt by heart), none where the charset lacks a digit."""
+    """How many synthetic digit strings join the `images` of a folder each epoch: `synthetic`
+    per image, by default one for a set under 1,000 (it is learnt by heart otherwise),
+    none where the charset lacks a digit."""
     ratio = config.data.synthetic
     if ratio is None:
         ratio = 1.0 if images < SMALL_SET else 0.0
@@ -80,8 +87,8 @@ class TrainingData:
         self.excluded = split.excluded + train.excluded + val.excluded
         if not train.kept:
             raise SeqocrError(f"{config.data.path}: no usable training images ({len(self.excluded)} excluded)")
-        images = FolderSource(train.samples)
         self.validation = FolderSource(val.samples) if val.kept else None
+        images = FolderSource(train.samples)
         folder_draw = (
             (lambda epoch: AugmentedSource(images, seed=config.train.seed, epoch=epoch))
             if config.data.augment
