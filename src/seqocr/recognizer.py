@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
+import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor
 
 from seqocr.charset import Charset
@@ -118,13 +120,26 @@ class Recognizer:
             model, charset, preprocess_config, model_config, info, temperature=float(data.get("temperature", 1.0))
         )
 
+    @overload
     def predict(
         self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
-    ) -> list[Prediction]:
+    ) -> list[Prediction]: ...
+
+    @overload
+    def predict(self, images: ImageInput, batch_size: int = 64, decoding: DecodeConfig | None = None) -> Prediction: ...
+
+    def predict(
+        self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[Prediction] | Prediction:
         """Read each image (a path, PIL image or HxW[xC] array); results keep input order.
+        One image, not in a list, gives one prediction.
 
         `decoding` asks for beam search, n-best answers or constraints (allowed
         characters, length, a regular expression); greedy by default."""
+        if isinstance(images, (str, Path, Image.Image, np.ndarray)):
+            return self.predict([images], batch_size, decoding)[0]
+        if not isinstance(images, Sequence):
+            raise SeqocrError(f"expected an image or a list of images, got {type(images).__name__}")
         return self.predict_named(
             [(image, image_name(image, i)) for i, image in enumerate(images)], batch_size, decoding
         )
@@ -180,7 +195,10 @@ class Recognizer:
             decoded_batch = read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
             for i, d in zip(chunk, decoded_batch, strict=True):
                 char_x = _char_x(d, tensors[i].shape[-1], boxes[i]) if boxes is not None else ()
-                results[i] = Prediction(d.text, d.confidence, d.char_confidences, d.alternatives, char_x, d.attention)
+                # nothing read is never a sure answer: a blank page, a crop that missed the
+                # text and an image read wrong look alike, and a reject threshold must catch them
+                confidence = d.confidence if d.text else 0.0
+                results[i] = Prediction(d.text, confidence, d.char_confidences, d.alternatives, char_x, d.attention)
         return results  # type: ignore[return-value]
 
 

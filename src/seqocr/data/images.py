@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from seqocr.errors import SeqocrError
 
@@ -47,7 +47,7 @@ def _decode(source: Path | io.BytesIO, name: str, max_pixels: int = MAX_PIXELS) 
             with Image.open(source) as image:
                 check_size(image.size, name, max_pixels)
                 image.load()
-                return image.copy() if image.mode != "P" else image.convert("RGBA")
+                return upright(eight_bit(image.copy() if image.mode != "P" else image.convert("RGBA"), name))
     except SeqocrError:
         raise
     except PermissionError:
@@ -78,8 +78,12 @@ def as_pil(image: ImageInput, name: str) -> Image.Image:
     if isinstance(image, (str, Path)):
         return open_image(image)
     if isinstance(image, Image.Image):
+        try:
+            image.load()
+        except ValueError as error:  # "Operation on closed image"
+            raise SeqocrError(f"{name}: unusable PIL image ({error})") from None
         check_size(image.size, name)
-        return image
+        return upright(eight_bit(image, name))
     if isinstance(image, np.ndarray):
         return _from_array(image, name)
     raise SeqocrError(f"{name}: expected a path, PIL image or numpy array, got {type(image).__name__}")
@@ -91,16 +95,50 @@ def _from_array(array: np.ndarray, name: str) -> Image.Image:
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
         raise SeqocrError(f"{name}: array shape {array.shape} is not HxW, HxWx3 or HxWx4")
     check_size((array.shape[1], array.shape[0]), name)
+    return Image.fromarray(np.ascontiguousarray(to_uint8(array, name)))
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The image as it is meant to be seen: a phone photo saved sideways with an EXIF
+    orientation tag is turned upright (read as stored, it is a line of sideways digits)."""
+    orientation = image.getexif().get(ORIENTATION_TAG, 1) if hasattr(image, "getexif") else 1
+    return ImageOps.exif_transpose(image) if orientation not in (0, 1) else image
+
+
+ORIENTATION_TAG = 0x0112
+
+
+def eight_bit(image: Image.Image, name: str = "image") -> Image.Image:
+    """Float (mode F) and 32- or 16-bit integer images (modes I, I;16) as 8-bit ones, by
+    the rule of `to_uint8`; Pillow's own conversion clips them, so [0, 1] floats go black."""
+    if image.mode in ("F", "I") or image.mode.startswith("I;16"):
+        return Image.fromarray(to_uint8(np.asarray(image), name))
+    return image
+
+
+def to_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
+    """Pixels of any numeric type as 8-bit ones; the one rule for every input:
+    - booleans: False 0, True 255;
+    - integers: kept when all lie in 0..255 (8-bit values in a wider type), else scaled
+      from the full 16-bit range (/257) when they fit it, else from their own maximum;
+    - floats: [0, 1] scaled to 0..255; values up to 255 kept; larger ones scaled from
+      their own maximum; NaN or infinity refused.
+    Anything else (strings, dates, objects) is not an image."""
+    kind = array.dtype.kind
+    if kind == "b":
+        return array.astype(np.uint8) * 255
     if array.dtype == np.uint8:
-        pass
-    elif array.dtype == np.uint16:
-        array = (array // 257).astype(np.uint8)
-    elif np.issubdtype(array.dtype, np.floating) or array.dtype == np.bool_:
-        values = array.astype(np.float32)
-        if not np.isfinite(values).all():
-            raise SeqocrError(f"{name}: array has NaN or infinite values")
-        scale = 255.0 if values.max(initial=0.0) <= 1.0 else 1.0  # [0, 1] floats or [0, 255]
-        array = np.clip(values * scale, 0, 255).astype(np.uint8)
-    else:
-        array = np.clip(array, 0, 255).astype(np.uint8)
-    return Image.fromarray(np.ascontiguousarray(array))
+        return array
+    if kind not in "uif":
+        raise SeqocrError(f"{name}: an array of {array.dtype} values is not an image (need numbers)")
+    values = array.astype(np.float64)
+    if kind == "f" and not np.isfinite(values).all():
+        raise SeqocrError(f"{name}: array has NaN or infinite values")
+    low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
+    if kind == "f" and high <= 1.0:
+        values = values * 255.0
+    elif high > 255 and kind in "ui" and high <= 65535 and low >= 0:
+        values = values / 257.0
+    elif high > 255:
+        values = values * (255.0 / high)
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)

@@ -10,6 +10,7 @@ from PIL import Image
 from torch import Tensor
 
 from seqocr.config import PreprocessConfig
+from seqocr.data.images import eight_bit
 from seqocr.errors import SeqocrError
 
 
@@ -152,10 +153,7 @@ def flatten_alpha(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA"):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        pixels = np.asarray(image, dtype=np.float32)
-        return Image.fromarray((pixels / max(pixels.max(), 1.0) * 255).astype(np.uint8))
-    return image
+    return eight_bit(image)
 
 
 def pad_batch(tensors: list[Tensor]) -> tuple[Tensor, Tensor]:
