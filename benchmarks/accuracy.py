@@ -61,7 +61,9 @@ def main() -> None:
         if name in TARGETS:
             r["target"], r["meets_target"] = TARGETS[name], r["accuracy"] >= TARGETS[name]
         low, high = r["accuracy_95ci"]
-        target = f"  target {100 * r['target']:.1f}%: {'met' if r['meets_target'] else 'NOT met'}" if "target" in r else ""
+        target = (
+            f"  target {100 * r['target']:.1f}%: {'met' if r['meets_target'] else 'NOT met'}" if "target" in r else ""
+        )
         e = r["errors"]
         print(
             f"{name:<14} n={r['count']:<6} string accuracy {100 * r['accuracy']:.2f}% "

@@ -155,3 +155,32 @@ def test_a_folder_of_1000_images_or_more_holds_a_fifth_out_by_default():
     from seqocr.data.folder import auto_val_split
 
     assert auto_val_split(999) == 0.0 and auto_val_split(1_000) == 0.2
+
+
+def test_training_prints_the_charset_it_inferred_and_warns_like_the_doctor_of_rare_characters(
+    tmp_path, synth_folder, capsys
+):
+    from seqocr.data.checks import charset_warnings
+
+    labels = ["123"] * 150 + ["12x", "1 2"]
+    warnings = charset_warnings(labels)
+    assert any("whitespace" in w and "' '" in w for w in warnings)
+    assert any("rare characters" in w and "'x' in 1" in w for w in warnings)
+    assert charset_warnings(["123", "456"] * 100) == []
+
+    folder = tmp_path / "typo"
+    folder.mkdir()
+    rows = ["file\ttext"]
+    for copy in range(3):  # 120 images: one label in 120 is under 1%
+        for line in (synth_folder / "labels.tsv").read_text().splitlines()[1:]:
+            name, text = line.split("\t")
+            shutil.copy(synth_folder / name, folder / f"{copy}-{name}")
+            rows.append(f"{copy}-{name}\t{text}")
+    rows[1] += "x"  # one label with a stray letter
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), *QUICK]) == 0
+    err = capsys.readouterr().err
+    assert "charset '0123456789x': inferred from 120 labels" in err
+    assert "warning: rare characters (in fewer than 1% of 120 labels): 'x' in 1" in err
+    main(["doctor", str(folder)])
+    assert "warning: rare characters (in fewer than 1% of 120 labels): 'x' in 1" in capsys.readouterr().out

@@ -95,3 +95,37 @@ def test_a_closed_pil_image_gets_one_line(digits_model):
     image.close()
     with pytest.raises(SeqocrError, match="image 0: unusable PIL image"):
         digits_model.predict([image])
+
+
+def test_a_run_with_a_last_but_no_best_checkpoint_says_how_to_resume(tmp_path):
+    import shutil
+
+    import seqocr
+    from seqocr.pretrained import resolve_model
+
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(resolve_model("digits"), run / "last.pt")
+    with pytest.raises(SeqocrError, match=r"no best checkpoint yet .* seqocr train --resume --out"):
+        seqocr.load(run)
+
+
+def test_a_pickled_checkpoint_is_refused_without_advice_to_unpickle_it(tmp_path):
+    import argparse
+
+    import torch
+
+    import seqocr
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "seqocr-checkpoint", "payload": argparse.Namespace(run="anything")}, path)
+    with pytest.raises(SeqocrError) as error:
+        seqocr.load(path)
+    assert "not a safe seqocr checkpoint" in str(error.value)
+    assert "weights_only" not in str(error.value)
+
+
+def test_the_help_says_how_to_read_a_file_whose_name_starts_with_a_dash(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert "seqocr predict -- -1.png" in capsys.readouterr().out

@@ -57,7 +57,9 @@ def test_every_new_style_is_a_pure_function_of_seed_and_index(style, test_digits
 
 def test_tight_spacing_packs_the_digits_into_less_width(test_digits):
     def width_per_digit(effects):
-        synth = DigitStringSynth(SynthConfig(split="test", min_len=6, max_len=6, style="touching", effects=effects), digits=test_digits)
+        synth = DigitStringSynth(
+            SynthConfig(split="test", min_len=6, max_len=6, style="touching", effects=effects), digits=test_digits
+        )
         # capture may rescale: compare width to height, which both effects leave alike
         return np.mean([image.shape[1] / image.shape[0] for image, _ in synth.samples(60)])
 
@@ -71,11 +73,14 @@ def test_touching_strings_are_dark_ink_on_light_paper(test_digits):
 
 
 def test_marks_are_drawn_but_left_out_of_the_label_unless_the_charset_holds_them(test_digits):
-    drawn = DigitStringSynth(SynthConfig(split="test", style="touching", effects=only(dash=1.0, separators=1.0)), digits=test_digits)
+    drawn = DigitStringSynth(
+        SynthConfig(split="test", style="touching", effects=only(dash=1.0, separators=1.0)), digits=test_digits
+    )
     plain = DigitStringSynth(SynthConfig(split="test", style="touching", effects=NO_EFFECTS), digits=test_digits)
     for i in range(20):
         (marked, text), (bare, bare_text) = drawn.sample(i), plain.sample(i)
         assert text == bare_text and text.isdigit()
+        assert marked.shape[1] / marked.shape[0] > bare.shape[1] / bare.shape[0]  # the marks take room
     dates = DigitStringSynth(
         SynthConfig(split="test", style="touching", effects=only(dash=1.0), marks="/"), digits=test_digits
     )
@@ -87,7 +92,9 @@ def test_marks_are_drawn_but_left_out_of_the_label_unless_the_charset_holds_them
 @pytest.mark.parametrize("effect", [e for e in EFFECTS if e != "usps"])
 def test_each_effect_alone_changes_the_picture_and_keeps_the_text(effect, test_digits):
     base = DigitStringSynth(SynthConfig(split="test", seed=1, style="touching", effects=NO_EFFECTS), digits=test_digits)
-    changed = DigitStringSynth(SynthConfig(split="test", seed=1, style="touching", effects=only(**{effect: 1.0})), digits=test_digits)
+    changed = DigitStringSynth(
+        SynthConfig(split="test", seed=1, style="touching", effects=only(**{effect: 1.0})), digits=test_digits
+    )
     differs = 0
     for i in range(4):
         (a, text_a), (b, text_b) = base.sample(i), changed.sample(i)
@@ -140,7 +147,9 @@ def test_error_kinds_count_deletions_insertions_and_substitutions():
 
 def test_the_gallery_draws_every_style_and_effect_and_refuses_a_path_it_cannot_write(tmp_path):
     out = tmp_path / "gallery.png"
-    ok = subprocess.run([sys.executable, "-m", "seqocr", "data", "synth", "--gallery", str(out)], capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "seqocr", "data", "synth", "--gallery", str(out)], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     picture = Image.open(out)
     assert picture.height >= 32 * (len(EFFECTS) + 5)

@@ -167,7 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(handler=_cmd_eval)
 
     predict = commands.add_parser("predict", help="read images")
-    predict.add_argument("images", nargs="+", help="image files")
+    predict.add_argument(
+        "images", nargs="+", help="image files; put names that start with a dash after --: seqocr predict -- -1.png"
+    )
     predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--batch-size", type=count, default=64)
@@ -203,7 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     geometry.add_argument("--model", help="check against this model's input geometry and charset")
     geometry.add_argument("--preset", choices=sorted(PRESETS), help="check against this recipe (default folder)")
     doctor.add_argument("--val", type=Path, help="a separate validation folder")
-    doctor.add_argument("--val-split", type=fraction, help="share held out for validation (default: 0.2 of 1,000 images or more, none of fewer)")
+    doctor.add_argument(
+        "--val-split",
+        type=fraction,
+        help="share held out for validation (default: 0.2 of 1,000 images or more, none of fewer)",
+    )
     doctor.add_argument("--seed", type=int, help="seed of the split (default 0, as in training)")
     doctor.add_argument("--height", type=count, help="model input height in pixels")
     doctor.add_argument("--json", type=Path, help="also write the full report here as JSON")

@@ -121,12 +121,14 @@ class Recognizer:
         )
 
     @overload
+    def predict(  # type: ignore[overload-overlap]  # a path string is one image, not a sequence of them
+        self, images: ImageInput, batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> Prediction: ...
+
+    @overload
     def predict(
         self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
     ) -> list[Prediction]: ...
-
-    @overload
-    def predict(self, images: ImageInput, batch_size: int = 64, decoding: DecodeConfig | None = None) -> Prediction: ...
 
     def predict(
         self, images: ImageInput | Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None

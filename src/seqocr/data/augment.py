@@ -119,7 +119,9 @@ def _perspective(image: Image.Image, rng: np.random.Generator, fill: int | tuple
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
     coefficients = np.linalg.solve(np.array(rows), moved.reshape(-1))
-    return image.transform((w, h), Image.Transform.PERSPECTIVE, tuple(coefficients), Image.Resampling.BILINEAR, fillcolor=fill)
+    return image.transform(
+        (w, h), Image.Transform.PERSPECTIVE, tuple(coefficients), Image.Resampling.BILINEAR, fillcolor=fill
+    )
 
 
 def _streak(angle: float) -> ImageFilter.Kernel:

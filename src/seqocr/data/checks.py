@@ -7,6 +7,7 @@ nothing is dropped without its reason being written down.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -138,3 +139,22 @@ def near_duplicates(
         if distances[i] < threshold:
             pairs.append((first[i], second[j], float(distances[i])))
     return pairs
+
+
+RARE = 0.01  # a character in fewer than 1% of the labels is more likely a typo than a symbol to read
+
+
+def charset_warnings(labels: list[str]) -> list[str]:
+    """What looks wrong in the characters of `labels`: whitespace, and characters so rare
+    they are more likely mistakes (a stray `x`, an `é`) than symbols to learn."""
+    warnings = []
+    spaces = sorted({c for text in labels for c in text if c.isspace()})
+    if spaces:
+        with_space = sum(any(c.isspace() for c in text) for text in labels)
+        warnings.append(f"{with_space} labels hold whitespace ({', '.join(repr(c) for c in spaces)}): is it meant?")
+    counts = Counter(c for text in labels for c in set(text))
+    rare = sorted(c for c, n in counts.items() if n < RARE * len(labels) and not c.isspace())
+    if rare:
+        listed = ", ".join(f"{c!r} in {counts[c]}" for c in rare)
+        warnings.append(f"rare characters (in fewer than 1% of {len(labels)} labels): {listed}; check those labels")
+    return warnings

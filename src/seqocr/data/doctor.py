@@ -19,7 +19,14 @@ import torch
 
 from seqocr.charset import Charset
 from seqocr.config import RunConfig
-from seqocr.data.checks import CheckedSample, Excluded, check_samples, near_duplicates, time_steps_of
+from seqocr.data.checks import (
+    CheckedSample,
+    Excluded,
+    charset_warnings,
+    check_samples,
+    near_duplicates,
+    time_steps_of,
+)
 from seqocr.data.folder import split_folder
 from seqocr.models import build_model
 
@@ -63,6 +70,7 @@ class DoctorReport:
             "identical_files": self.identical,
             "excluded": [{"where": e.where, "reason": e.reason} for e in self.excluded],
             "fatal": self.fatal,
+            "warnings": charset_warnings([s.text for s in kept]),
         }
 
 
@@ -163,6 +171,7 @@ def format_report(report: DoctorReport, show: int = 20) -> str:
     lines += [f"  {e['where']}: {e['reason']}" for e in d["excluded"][:show]]
     if len(d["excluded"]) > show:
         lines.append(f"  ... and {len(d['excluded']) - show} more (--json lists all)")
+    lines += [f"warning: {w}" for w in d["warnings"]]
     verdict = "OK: ready to train" if not report.fatal else "FATAL: " + "; ".join(report.fatal)
     lines.append(verdict)
     return "\n".join(lines)

@@ -171,4 +171,4 @@ def parse_override(text: str) -> tuple[str, float]:
         probability = None
     if probability is None:
         raise SeqocrError(f"--effect {text!r}: expected NAME=PROBABILITY, e.g. tight=0.5")
-    return next(iter(check_overrides([(name.strip(), probability)]).items()))
+    return next(iter(check_overrides(((name.strip(), probability),)).items()))

@@ -49,7 +49,13 @@ def draw_gallery(out: str | Path, seed: int = 0, digits: Digits | None = None) -
 
 def _compose(rows: list[tuple[str, list[np.ndarray]]]) -> Image.Image:
     scaled = [
-        (label, [Image.fromarray(i).resize((max(1, round(i.shape[1] * ROW_HEIGHT / i.shape[0])), ROW_HEIGHT)) for i in images])
+        (
+            label,
+            [
+                Image.fromarray(i).resize((max(1, round(i.shape[1] * ROW_HEIGHT / i.shape[0])), ROW_HEIGHT))
+                for i in images
+            ],
+        )
         for label, images in rows
     ]
     width = LABEL_WIDTH + max(sum(i.width + 8 for i in images) for _, images in scaled)

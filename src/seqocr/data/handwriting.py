@@ -64,7 +64,10 @@ def render_line(
                 _join(draw, left, right, stroke, rng)
     if on["underline"]:
         y = margin + size * rng.uniform(1.05, 1.25)
-        x0, x1 = items[0].x - rng.uniform(0, 0.3) * size, items[-1].x + items[-1].ink.shape[1] + rng.uniform(0, 0.3) * size
+        x0, x1 = (
+            items[0].x - rng.uniform(0, 0.3) * size,
+            items[-1].x + items[-1].ink.shape[1] + rng.uniform(0, 0.3) * size,
+        )
         draw.line([(x0, y + rng.normal(0, 0.05 * size)), (x1, y + rng.normal(0, 0.05 * size))], fill=255, width=stroke)
     ink = _pen(np.asarray(drawn, dtype=np.float32) / 255.0, on, rng)
 
@@ -81,7 +84,9 @@ def render_line(
     return np.asarray(image), label
 
 
-def _with_marks(items: list[Item], on: dict[str, bool], size: float, stroke: int, rng: np.random.Generator) -> list[Item]:
+def _with_marks(
+    items: list[Item], on: dict[str, bool], size: float, stroke: int, rng: np.random.Generator
+) -> list[Item]:
     """Separators between digit groups, a currency sign before, an ending after."""
     out = list(items)
     if on["separators"] and len(items) > 1:
@@ -105,12 +110,12 @@ def _mark(char: str, size: float, stroke: int, rng: np.random.Generator) -> Item
     if char == "$":  # from Pillow's bundled font, which has no euro or pound sign
         font = ImageFont.load_default(size=max(8, round(size * rng.uniform(1.0, 1.25))))
         box = font.getbbox(char)
-        image = Image.new("L", (box[2] + 2, box[3] + 2))
+        image = Image.new("L", (int(box[2]) + 2, int(box[3]) + 2))
         ImageDraw.Draw(image).text((1, 1), char, fill=255, font=font)
         return Item(char, _crop(np.asarray(image, dtype=np.float32) / 255.0), "full")
     if char in "€£":  # by hand: an open arc with two bars, or a hook, a stem and a base
         r, o = size * rng.uniform(0.3, 0.4), stroke + 1
-        image = Image.new("L", (round(2.2 * r) + 2 * o, round(2 * r + 0.2 * size) + 2 * o))
+        image = Image.new("L", (round(2.2 * r + 2 * o), round(2 * r + 0.2 * size + 2 * o)))
         draw = ImageDraw.Draw(image)
         if char == "€":
             draw.arc([o + 0.3 * r, o, o + 2.3 * r, o + 2 * r], 45, 315, fill=255, width=stroke)
@@ -149,10 +154,8 @@ def _place(
     items: list[Item], on: dict[str, bool], size: float, margin: float, rng: np.random.Generator
 ) -> tuple[int, int, list[tuple[float, float]]]:
     """Set every item's (x, y); the canvas (height, width) and the boxes' columns."""
-    if on["tight"]:  # from a small gap to an overlap of a third of the height
-        spacing = rng.uniform(-0.3, 0.02) * size
-    else:
-        spacing = rng.uniform(0.0, 0.45) * size
+    # tight: from a small gap to an overlap of 30% of the digit height
+    spacing = (rng.uniform(-0.3, 0.02) if on["tight"] else rng.uniform(0.0, 0.45)) * size
     cell = size * rng.uniform(1.0, 1.4)
     x = margin + rng.uniform(0.0, 0.3) * size
     cells = []
@@ -209,7 +212,9 @@ def _join(draw: ImageDraw.ImageDraw, left: Item, right: Item, stroke: int, rng: 
 def _pen(ink: np.ndarray, on: dict[str, bool], rng: np.random.Generator) -> np.ndarray:
     """A marker, a pencil or a pen that skips."""
     if on["thick"]:
-        grown = Image.fromarray((ink * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(3 if rng.random() < 0.6 else 5))
+        grown = Image.fromarray((ink * 255).astype(np.uint8)).filter(
+            ImageFilter.MaxFilter(3 if rng.random() < 0.6 else 5)
+        )
         ink = np.asarray(grown, dtype=np.float32) / 255.0
     elif on["thin"]:  # pencil: the stroke's soft edges fade, what is left is grey and grainy
         ink = ink**2.5 * rng.uniform(0.45, 0.75) * (1.0 - 0.35 * rng.random(ink.shape, dtype=np.float32))

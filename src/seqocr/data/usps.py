@@ -33,7 +33,8 @@ def load_usps(split: str = "train") -> Digits:
     name, sha256 = FILES[split]
     path = _find(name, sha256)
     try:
-        rows = np.loadtxt(gzip.open(path), dtype=np.float32)
+        with gzip.open(path) as f:
+            rows = np.loadtxt(f, dtype=np.float32)
     except (OSError, EOFError, ValueError) as error:
         raise SeqocrError(f"{path}: cannot read USPS digits ({error})") from None
     if rows.ndim != 2 or rows.shape[1] != 257:

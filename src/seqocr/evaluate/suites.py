@@ -50,7 +50,8 @@ def touching_string(digits: Digits, config: SynthConfig, index: int) -> tuple[np
     cells = digits.images[picks]  # (L, 28, 28) light ink on black
     edges = [np.flatnonzero(cell.max(axis=0) > INK) for cell in cells]
     lefts, rights = [int(e[0]) for e in edges], [int(e[-1]) + 1 for e in edges]
-    xs, x = [], 0
+    xs: list[int] = []
+    x = 0
     for k in range(length):
         if k:
             gap = rng.uniform(-5.0, 1.0)  # between the previous digit's ink and this one's

@@ -27,5 +27,10 @@ def resolve_model(name_or_path: str | Path) -> Path:
         return path / "best.pt"
     if path.is_file():
         return path
+    if path.is_dir() and (path / "last.pt").is_file():
+        raise SeqocrError(
+            f"{path}: this run has no best checkpoint yet (it stopped before its first validation); "
+            f"continue it with: seqocr train --resume --out {path}"
+        )
     names = ", ".join(bundled_models())
     raise SeqocrError(f"{name_or_path}: no such model; give a checkpoint path, a run folder or one of: {names}")

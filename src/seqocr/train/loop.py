@@ -7,6 +7,7 @@ MNIST training digits, or the folder's held-out images.
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from collections.abc import Sequence
@@ -23,12 +24,14 @@ from tqdm import tqdm
 from seqocr import __version__
 from seqocr.charset import Charset
 from seqocr.config import RunConfig, to_dict
+from seqocr.data.checks import charset_warnings
 from seqocr.data.datasets import Batch, EncodedDataset, WidthBucketedBatches, collate
 from seqocr.data.folder import SMALL_SET, split_folder
+from seqocr.errors import SeqocrError
 from seqocr.evaluate.calibration import MIN_CALIBRATION_IMAGES, calibrate
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel, build_model, channels_last
-from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
+from seqocr.train.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
 from seqocr.train.data import TrainingData, resolve_charset
 from seqocr.train.init import load_initial_weights, read_init, with_init_geometry
 from seqocr.train.run_folder import RunFolder
@@ -37,6 +40,7 @@ from seqocr.train.schedule import OneCycle
 # Early stopping counts stale epochs only in the second half of the one-cycle schedule:
 # before that the learning rate is high and validation plateaus are expected.
 EARLY_STOP_AFTER = 0.5
+WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)  # the run folder cannot grow
 
 
 @dataclass
@@ -55,6 +59,16 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     threads = torch.get_num_threads()  # the caller's setting comes back afterwards
     try:
         return _train(config, resume, progress, command)
+    except (OSError, CheckpointWriteError) as error:  # a full disk, a file-size limit
+        if isinstance(error, OSError) and error.errno not in WRITE_FAILURES:
+            raise
+        folder = RunFolder(config.train.out)
+        what = str(error) if isinstance(error, CheckpointWriteError) else f"{folder.root}: cannot write ({error})"
+        if folder.last.is_file():
+            advice = "the last good checkpoint is kept: free some space, then continue with --resume"
+        else:
+            advice = "no checkpoint was saved yet: free some space, then start again (the same --out is allowed)"
+        raise SeqocrError(f"{what}; {advice}") from None
     finally:
         torch.set_num_threads(threads)
 
@@ -71,6 +85,11 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
         config = with_init_geometry(config, init)
     split = split_folder(config.data, config.train.seed) if config.data.path else None
     charset = resolve_charset(config, split)
+    if split is not None and not config.charset and not resume:
+        labels = [text for _, text in split.train + split.val]
+        print(f"charset {charset.chars!r}: inferred from {len(labels)} labels", file=sys.stderr)
+        for warning in charset_warnings(labels):
+            print(f"warning: {warning}", file=sys.stderr)
     config = replace(config, charset=charset.chars)  # config.json records the charset used
     tc = config.train
     if tc.threads > 0:
@@ -87,7 +106,10 @@ def _train(config: RunConfig, resume: bool, progress: bool, command: str) -> Pat
             file=sys.stderr,
         )
     if data.synthetic:
-        print(f"each epoch: {data.samples_per_epoch - data.synthetic} folder images and {data.synthetic} synthetic strings", file=sys.stderr)
+        print(
+            f"each epoch: {data.samples_per_epoch - data.synthetic} folder images, {data.synthetic} synthetic strings",
+            file=sys.stderr,
+        )
     if data.excluded:
         folder.write_excluded([(e.where, e.reason) for e in data.excluded])
         print(f"excluded {len(data.excluded)} samples, each with its reason in {folder.excluded_path}", file=sys.stderr)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, SynthConfig, TrainConfig
+from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, TrainConfig
 from seqocr.errors import SeqocrError
 
 

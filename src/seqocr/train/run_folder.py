@@ -29,7 +29,9 @@ class RunFolder:
         self.metrics_path.write_text("")
 
     def refuse_existing(self) -> None:
-        if self.config_path.exists():
+        """A folder that holds a run is never overwritten; one whose run never saved a
+        checkpoint (it stopped in its first epoch, or its disk was full) may start afresh."""
+        if self.config_path.exists() and (self.last.exists() or self.best.exists()):
             raise SeqocrError(f"{self.root}: already holds a run; use --resume or choose another --out")
 
     def write_excluded(self, rows: list[tuple[str, str]]) -> None:
@@ -83,12 +85,18 @@ class RunFolder:
         ax_acc.legend()
         fig.tight_layout()
         tmp = self.plot_path.with_suffix(".tmp.png")
-        fig.savefig(tmp, dpi=90)
-        plt.close(fig)
-        os.replace(tmp, self.plot_path)
+        try:
+            fig.savefig(tmp, dpi=90)
+            os.replace(tmp, self.plot_path)
+        finally:
+            plt.close(fig)
+            tmp.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,104 @@
+"""Training on a disk that fills up: one line, the last good checkpoint kept, no temporary files."""
+
+import json
+import resource
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from seqocr.errors import SeqocrError
+from seqocr.train.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
+
+TINY = [
+    "train", "--epochs", "2", "--samples-per-epoch", "64", "--val-samples", "32", "--batch-size", "32",
+    "--max-len", "4", "--workers", "0", "--max-minutes", "0", "--no-progress",
+]  # fmt: skip
+
+
+def train_with_file_size_limit(out, limit_bytes, *extra):
+    """`seqocr train` in a process whose files cannot grow past `limit_bytes` (as on a full disk)."""
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return subprocess.run(
+        [sys.executable, "-m", "seqocr", *TINY, "--out", str(out), *extra],
+        capture_output=True,
+        text=True,
+        preexec_fn=limit,
+    )
+
+
+def test_a_run_whose_checkpoint_does_not_fit_ends_with_one_line_and_may_start_again(tmp_path, data_dir):
+    out = tmp_path / "run"
+    failed = train_with_file_size_limit(out, 300_000)  # config and metrics fit; no checkpoint does
+    assert failed.returncode == 1
+    error = failed.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in failed.stderr
+    assert error.startswith(f"seqocr: error: {out}: cannot write") and "MB free" in error and "needs" in error
+    assert "no checkpoint was saved yet" in error
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    again = subprocess.run(
+        [sys.executable, "-m", "seqocr", *TINY, "--epochs", "1", "--out", str(out)], capture_output=True, text=True
+    )
+    assert again.returncode == 0, again.stderr
+    assert load_checkpoint(out / "best.pt")["metrics"]["epoch"] == 1
+
+
+def test_when_a_later_save_fails_the_last_good_checkpoint_stays_and_resume_continues(tmp_path, data_dir, monkeypatch):
+    from seqocr.cli import main
+    from seqocr.train import loop
+
+    out = tmp_path / "run"
+    saves = []
+    real_save = loop.save_checkpoint
+
+    def fills_up(path, payload):
+        saves.append(path.name)
+        if len(saves) > 2:  # epoch 1 wrote best.pt and last.pt; then the disk is full
+            raise CheckpointWriteError(f"{path.parent}: cannot write {path.name} (No space left on device)")
+        real_save(path, payload)
+
+    monkeypatch.setattr(loop, "save_checkpoint", fills_up)
+    with pytest.raises(SeqocrError, match="last good checkpoint is kept: free some space, then continue with --resume"):
+        loop.train(loop_config(out), progress=False)
+    assert load_checkpoint(out / "last.pt")["state"]["epoch"] == 1
+    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    assert main(["train", "--resume", "--out", str(out), "--no-progress"]) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert "calibration" in load_checkpoint(out / "best.pt") or load_checkpoint(out / "best.pt")["temperature"] == 1.0
+
+
+def loop_config(out):
+    from seqocr.config import RunConfig, SynthConfig, TrainConfig
+
+    return RunConfig(
+        train=TrainConfig(
+            out=str(out), epochs=2, samples_per_epoch=64, val_samples=32, batch_size=32, workers=0, max_minutes=0
+        ),
+        synth=SynthConfig(max_len=4),
+    )
+
+
+def test_a_checkpoint_save_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path):
+    path = tmp_path / "best.pt"
+    save_checkpoint(path, {"weights": list(range(10))})
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    script = (
+        "import sys, torch\nfrom seqocr.train.checkpoint import save_checkpoint\n"
+        "from seqocr.errors import SeqocrError\n"
+        f"try: save_checkpoint({str(path)!r}, {{'weights': torch.zeros(100_000)}})\n"
+        "except SeqocrError as e: print(e); sys.exit(1)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=limit)
+    assert result.returncode == 1 and "cannot write best.pt" in result.stdout and "MB free" in result.stdout
+    assert load_checkpoint(path)["weights"] == list(range(10))
+    assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]
