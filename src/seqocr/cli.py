@@ -257,6 +257,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-body-mb", type=positive_float, default=8.0, help="largest request body")
     serve.add_argument("--max-images", type=count, default=64, help="most images per request")
     serve.add_argument("--max-pixels", type=count, default=4_000_000, help="largest image, in pixels")
+    serve.add_argument(
+        "--max-request-pixels", type=count, default=16_000_000, help="all images of one request, in pixels"
+    )
+    serve.add_argument(
+        "--request-timeout", type=positive_float, default=30.0, help="seconds a request may take to arrive whole"
+    )
+    serve.add_argument("--keep-alive", type=count, default=5, help="seconds an idle connection stays open")
+    serve.add_argument("--max-connections", type=count, default=256, help="connections at once (more get 503)")
     serve.set_defaults(handler=_cmd_serve)
 
     models = commands.add_parser("models", help="list bundled models")
@@ -617,6 +625,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             max_body_bytes=int(args.max_body_mb * 1024 * 1024),
             max_images=args.max_images,
             max_pixels=args.max_pixels,
+            max_request_pixels=args.max_request_pixels,
+            request_timeout_s=args.request_timeout,
+            keep_alive_s=args.keep_alive,
+            max_connections=args.max_connections,
         )
     )
     return 0

@@ -150,6 +150,10 @@ class ServeConfig:
     max_body_bytes: int = 8 * 1024 * 1024
     max_images: int = 64  # per request
     max_pixels: int = 4_000_000  # per image, checked from its header before decoding
+    max_request_pixels: int = 16_000_000  # all images of a request together, also from their headers
+    request_timeout_s: float = 30.0  # a request must arrive whole (headers and body) within this
+    keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
+    max_connections: int = 256  # more at once are answered 503
     max_batch: int = 64  # images read in one network run
     batch_wait_ms: float = 2.0  # how long a batch waits for more requests
 

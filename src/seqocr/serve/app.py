@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -19,8 +21,10 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 
 from seqocr.config import ServeConfig
 from seqocr.data.images import decode_image
@@ -29,6 +33,7 @@ from seqocr.recognizer import Prediction, Recognizer
 from seqocr.serve.batcher import MicroBatcher
 
 FIELDS = {"images", "model"}
+LOG = logging.getLogger("seqocr.serve")
 
 
 def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastAPI:
@@ -127,10 +132,15 @@ async def _parse(request: Request, config: ServeConfig) -> tuple[str | None, lis
     if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
         raise HTTPException(413, f"request body too large ({int(declared):,} bytes, limit {config.max_body_bytes:,})")
     body = bytearray()
-    async for chunk in request.stream():  # also bounds bodies sent without a length
-        body += chunk
-        if len(body) > config.max_body_bytes:
-            raise HTTPException(413, f"request body too large (limit {config.max_body_bytes:,} bytes)")
+    try:
+        async for chunk in request.stream():  # also bounds bodies sent without a length
+            body += chunk
+            if len(body) > config.max_body_bytes:
+                raise HTTPException(413, f"request body too large (limit {config.max_body_bytes:,} bytes)")
+    except ClientDisconnect:  # the client left (or was timed out) mid-body: one line, no traceback
+        client = f"{request.client.host}:{request.client.port}" if request.client else "a client"
+        LOG.warning("%s disconnected after %d bytes of the request body", client, len(body))
+        raise HTTPException(400, "client disconnected before the body was complete") from None
     request._body = bytes(body)  # let Starlette parse the form from what was read
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "multipart/form-data":
@@ -143,13 +153,30 @@ async def _parse(request: Request, config: ServeConfig) -> tuple[str | None, lis
         raise HTTPException(422, "no images: send one or more 'images'")
     if len(blobs) > config.max_images:
         raise HTTPException(413, f"too many images ({len(blobs)}, limit {config.max_images} per request)")
+    pixels = sum(_header_pixels(data) for _, data in blobs)
+    if pixels > config.max_request_pixels:
+        raise HTTPException(
+            413, f"images too large together ({pixels:,} pixels, limit {config.max_request_pixels:,} per request)"
+        )
     return model, blobs
+
+
+def _header_pixels(data: bytes) -> int:
+    """An image's pixel count from its header, without decoding it (0 when it has none:
+    the image then fails alone, with its own reason, when it is decoded)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.width * image.height
+    except Exception:  # noqa: BLE001 - any unreadable header is reported per image later
+        return 0
 
 
 async def _parse_form(request: Request, config: ServeConfig) -> tuple[str | None, list[tuple[str, bytes]]]:
     try:
-        form = await request.form(max_files=config.max_images + 1, max_fields=config.max_images + 8)
+        form = await request.form(max_files=config.max_images, max_fields=config.max_images + 8)
     except Exception as error:  # python-multipart's errors for malformed bodies
+        if "too many files" in str(error).lower():  # the same status as too many JSON images
+            raise HTTPException(413, f"too many images (limit {config.max_images} per request)") from None
         raise HTTPException(400, f"malformed multipart body ({error})") from None
     unknown = sorted(set(form.keys()) - FIELDS)
     if unknown:
@@ -168,6 +195,8 @@ def _parse_json(body: bytes) -> tuple[str | None, list[tuple[str, bytes]]]:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise HTTPException(400, f"body is not valid JSON ({error})") from None
+    except RecursionError:
+        raise HTTPException(400, "body is not valid JSON (nested too deeply)") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise HTTPException(422, 'expected a JSON object {"images": ["<base64>", ...]}')
     unknown = sorted(set(data) - FIELDS)

@@ -63,9 +63,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise SeqocrError(f"{path}: no such checkpoint file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        # torch's message suggests weights_only=False, which would run whatever the file holds
-        raise SeqocrError(f"{path}: not a safe seqocr checkpoint (it holds pickled Python objects)") from None
+    except pickle.UnpicklingError as error:
+        # torch's message advises weights_only=False, which would run whatever the file holds: never pass it on
+        if "unsupported global" in str(error).lower():
+            raise SeqocrError(f"{path}: not a safe seqocr checkpoint (it holds pickled Python objects)") from None
+        raise SeqocrError(f"{path}: not a readable seqocr checkpoint (not a checkpoint file)") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise SeqocrError(f"{path}: not a readable seqocr checkpoint ({reason})") from None

@@ -1,0 +1,53 @@
+"""A connection that is slow to send its request is closed: uvicorn times out idle
+keep-alive connections, but not one that trickles its headers or body, or declares a
+Content-Length it never sends (such a connection was still open after 70 s)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+
+class DeadlineH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a deadline: a request must arrive whole (headers and
+    body) within `request_timeout` seconds of its first byte; the app's own work on it is
+    not counted."""
+
+    def __init__(self, *args: Any, request_timeout: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.request_timeout = request_timeout
+        self.deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self.deadline is None and self._waiting_for_request():
+            self._arm()  # the first bytes of the next request on a kept-alive connection
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _waiting_for_request(self) -> bool:
+        cycle = self.cycle
+        return cycle is None or cycle.response_complete or cycle.more_body
+
+    def _arm(self) -> None:
+        self.deadline = self.loop.call_later(self.request_timeout, self._expire)
+
+    def _disarm(self) -> None:
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def _expire(self) -> None:
+        self.deadline = None
+        if self._waiting_for_request() and not self.transport.is_closing():
+            if self.cycle is None or self.cycle.response_complete:
+                self.logger.warning("closed a connection that sent no whole request in %.0f s", self.request_timeout)
+            self.transport.close()

@@ -1,0 +1,119 @@
+"""A service that cannot be tied up: slow clients are cut off, oversized and malformed
+requests get one 4xx line, and none of it floods the log."""
+
+import io
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_serve import free_port
+
+TIMEOUT_S = 2
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server with a 2 s request deadline and at most 2 megapixels per request; its log
+    is returned by the fixture's second value once the module's tests are done."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "seqocr", "serve", "--port", str(port), "--max-images", "4",
+        "--request-timeout", str(TIMEOUT_S), "--max-request-pixels", "2000000",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"server did not start: {process.stdout.read()}")
+        time.sleep(0.2)
+    yield port, url, process
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes `sock` within `seconds`."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except TimeoutError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"POST /v1/recognize HTTP/1.1\r\nHost: x\r\n",  # headers that never end
+        b"POST /v1/recognize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{",
+        b"",  # a connection that sends nothing
+    ],
+)
+def test_a_slow_or_short_client_is_cut_off_after_the_request_deadline(server, sent):
+    port, url, _ = server
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(sent)
+        started = time.monotonic()
+        assert closed_within(sock, TIMEOUT_S + 3)
+        assert time.monotonic() - started >= TIMEOUT_S - 0.5
+    assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_a_request_whose_images_decode_to_too_many_pixels_together_is_refused_before_decoding(server):
+    _, url, _ = server
+    palette = Image.fromarray(np.zeros((1000, 1000), np.uint8)).convert("P")
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG")
+    small = buffer.getvalue()  # a few kilobytes that decode to a megapixel
+    files = [("images", (f"{i}.png", small, "image/png")) for i in range(3)]
+    response = httpx.post(f"{url}/v1/recognize", files=files)
+    assert response.status_code == 413
+    assert "3,000,000 pixels, limit 2,000,000 per request" in response.text
+
+
+def test_json_nested_too_deeply_is_a_400_not_a_500(server):
+    _, url, _ = server
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"images": ' + b"[" * 100_000):
+        response = httpx.post(f"{url}/v1/recognize", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400 and "not valid JSON" in response.text
+
+
+def test_too_many_images_is_413_whether_sent_as_json_or_multipart(server):
+    _, url, _ = server
+    image = io.BytesIO()
+    Image.new("L", (40, 20), 255).save(image, format="PNG")
+    many = [("images", (f"{i}.png", image.getvalue(), "image/png")) for i in range(9)]
+    assert httpx.post(f"{url}/v1/recognize", files=many).status_code == 413
+    import base64
+
+    encoded = base64.b64encode(image.getvalue()).decode()
+    assert httpx.post(f"{url}/v1/recognize", json={"images": [encoded] * 9}).status_code == 413
+
+
+def test_clients_that_leave_mid_body_write_one_log_line_each_and_no_traceback(server):
+    port, url, process = server
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"POST /v1/recognize HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n")
+            sock.sendall(b"Content-Length: 5000\r\n\r\n" + b"{" * 100)
+            time.sleep(0.3)
+    time.sleep(0.5)
+    assert httpx.get(f"{url}/healthz").status_code == 200
+    process.terminate()
+    log = process.communicate(timeout=20)[0]
+    assert "Traceback" not in log
+    assert log.count("disconnected after") >= 3
