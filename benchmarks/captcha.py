@@ -23,9 +23,9 @@ from pathlib import Path
 from common import write_results
 from seqocr import load
 from seqocr.config import DataConfig
+from seqocr.data.captcha import captcha_dir
 from seqocr.data.folder import split_folder
 from seqocr.evaluate.metrics import summarize
-from seqocr.train.presets import captcha_dir
 
 TARGET = 0.98
 

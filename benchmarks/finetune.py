@@ -33,8 +33,8 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from common import RESULTS, write_results
 from seqocr import load
+from seqocr.data.captcha import captcha_dir
 from seqocr.evaluate.metrics import summarize
-from seqocr.train.presets import captcha_dir
 
 SEED = 0
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from seqocr.config import DataConfig
+from seqocr.data.captcha import fetch_if_missing
 from seqocr.data.checks import Excluded
 from seqocr.errors import SeqocrError
 
@@ -101,6 +102,7 @@ def auto_val_split(images: int) -> float:
 
 def split_folder(data: DataConfig, seed: int) -> FolderSplit:
     """Read `data.path` (and `data.val_path`), holding out `val_split` with `seed`."""
+    fetch_if_missing(Path(data.path))  # the captcha preset's set, downloaded on first use
     folder = read_folder(data.path)
     excluded = [Excluded.from_problem(p) for p in folder.problems]
     if data.val_path:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
 from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, TrainConfig
+from seqocr.data.captcha import captcha_dir
 from seqocr.errors import SeqocrError
 
 
@@ -53,7 +53,7 @@ def captcha() -> RunConfig:
     return replace(
         config,
         train=replace(config.train, out="runs/captcha", init="digits", max_minutes=10.0),
-        data=replace(config.data, path=str(captcha_dir())),
+        data=replace(config.data, path=str(captcha_dir(download=False))),
     )
 
 
@@ -66,13 +66,6 @@ def digit() -> RunConfig:
         preprocess=PreprocessConfig(height=28, square=True),
         data=DataConfig(source="digits"),
     )
-
-
-def captcha_dir() -> Path:
-    """Where the captcha set is: $SEQOCR_DATA_DIR/captcha_images_v2, else ../shared/data."""
-    env = os.environ.get("SEQOCR_DATA_DIR")
-    base = Path(env) if env else Path("..") / "shared" / "data"
-    return base / "captcha_images_v2"
 
 
 PRESETS: dict[str, Callable[[], RunConfig]] = {
