@@ -48,3 +48,12 @@ def test_the_report_renders_in_a_browser_with_its_images(tmp_path, synth_folder,
     assert errors == []
     assert len(widths) >= 5 and all(w > 100 for w in widths)
     assert {"Insights", "Headline", "By length", "Reliability", "Confusion matrix"} <= set(headings)
+
+
+def test_with_no_data_the_report_reads_each_test_suite_and_shows_them_apart(digits_model, monkeypatch, data_dir):
+    from seqocr.evaluate import report
+
+    monkeypatch.setattr(report, "SUITE_STRINGS", 5)
+    images, truths, description, suites = report.report_data(digits_model, None)
+    assert suites == [name for name in report.REPORT_SUITES for _ in range(5)]
+    assert len(images) == len(truths) == 20 and "touching_1_10" in description

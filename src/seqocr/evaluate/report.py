@@ -20,48 +20,53 @@ import numpy as np
 from seqocr.data.images import ImageInput, as_pil
 from seqocr.evaluate.analysis import MISSING, analyse, insights
 from seqocr.evaluate.calibration import expected_calibration_error, reliability
+from seqocr.evaluate.metrics import summarize
 from seqocr.machine import describe_machine
 from seqocr.recognizer import Recognizer, load
 
 FAILURES_SHOWN = 12
-DEFAULT_TEST_STRINGS = 2000
+SUITE_STRINGS = 500  # strings of each test suite when no data is given
+REPORT_SUITES = ("notebook_1_5", "default_1_10", "touching_1_10", "document_1_10")
 
 
-def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageInput], list[str], str]:
-    """(images, truths, description): a labelled folder, else MNIST-test digit strings
-    (single MNIST test digits for a classifier)."""
+def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageInput], list[str], str, list[str] | None]:
+    """(images, truths, description, each image's test suite or None): a labelled folder,
+    else the first strings of each MNIST-test suite (evaluate/suites.py; single MNIST test
+    digits for a classifier)."""
     if data is not None:
         from seqocr.data.folder import read_folder
 
         samples = read_folder(data).samples
         paths: list[ImageInput] = [p for p, _ in samples]
-        return paths, [t for _, t in samples], f"labelled folder {data}"
+        return paths, [t for _, t in samples], f"labelled folder {data}", None
     if not set(recognizer.charset.chars) <= set("0123456789"):
         from seqocr.errors import SeqocrError
 
         raise SeqocrError("this model does not read digits: give --data DIR (a labelled folder) to report on")
-    from seqocr.config import SynthConfig
     from seqocr.data.mnist import load_split
-    from seqocr.data.synth import DigitStringSynth
+    from seqocr.evaluate.suites import suite
 
+    digits = load_split("test")
     if recognizer.model is not None and recognizer.model.family == "classifier":
-        digits = load_split("test")
         single: list[ImageInput] = list(digits.images)
-        return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits"
-    synth = DigitStringSynth(SynthConfig(split="test", seed=20_261_122), digits=load_split("test"))
-    strings = synth.samples(DEFAULT_TEST_STRINGS)
-    description = f"{DEFAULT_TEST_STRINGS:,} default-style strings of 1-10 MNIST test digits (seed 20261122)"
-    arrays: list[ImageInput] = [image for image, _ in strings]
-    return arrays, [text for _, text in strings], description
+        return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits", None
+    strings = [(s, name) for name in REPORT_SUITES for s in suite(name, digits, SUITE_STRINGS)]
+    description = f"the first {SUITE_STRINGS} strings of each MNIST-test suite: {', '.join(REPORT_SUITES)}"
+    arrays: list[ImageInput] = [image for (image, _), _ in strings]
+    return arrays, [text for (_, text), _ in strings], description, [name for _, name in strings]
 
 
 def build_report(model: str | Path, data: Path | None, out: Path) -> dict[str, Any]:
     """Write `out` (.html) and its Markdown twin (.md, figures in `<stem>_files/`)."""
     recognizer = load(model)
     run = Path(model) if Path(model).is_dir() else None
-    images, truths, description = report_data(recognizer, data)
+    images, truths, description, suites = report_data(recognizer, data)
     predictions = recognizer.predict(images)
     texts = [p.text for p in predictions]
+    by_suite = {}
+    for name in dict.fromkeys(suites or []):
+        picked = [i for i, s in enumerate(suites or []) if s == name]
+        by_suite[name] = summarize([truths[i] for i in picked], [texts[i] for i in picked])
     confidences = [p.confidence for p in predictions]
     raw = Recognizer(recognizer.model, recognizer.charset, recognizer.preprocess, recognizer.model_config, {})
     raw_conf = [p.confidence for p in raw.predict(images)]  # temperature 1: before calibration
@@ -89,6 +94,7 @@ def build_report(model: str | Path, data: Path | None, out: Path) -> dict[str, A
         "command": recognizer.info.get("command"),
         "analysis": a,
         "insights": found,
+        "suites": by_suite,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(_html(context, figures))
@@ -279,9 +285,13 @@ def _tables(context: dict[str, Any]) -> dict[str, list[list[str]]]:
             ["model config", json.dumps(run["config"]["model"])],
             ["preprocessing", json.dumps(run["config"]["preprocess"])],
         ]
+    suites = [
+        [name, str(s["count"]), pct(s["accuracy"]), pct(s["cer"])] for name, s in context.get("suites", {}).items()
+    ]
     return {
         "Setup": setup,
         "Headline": headline,
+        **({"By test suite": [["suite", "strings", "accuracy", "CER"], *suites]} if suites else {}),
         "By length": [["length", "strings", "accuracy", "CER"], *lengths],
         "By position": [["position", "characters", "accuracy"], *positions],
         "Repeated adjacent characters": [["strings", "count", "accuracy", "CER"], *repeats],
