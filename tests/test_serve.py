@@ -22,23 +22,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+def start_server(*options: str) -> tuple[int, str, subprocess.Popen]:
+    """`seqocr serve OPTIONS` on a free loopback port, once it answers /healthz: (port, url, process)."""
     port = free_port()
-    command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), "--max-body-mb", "1", "--max-images", "4"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), *options]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
+                return port, url, process
         except httpx.HTTPError:
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"server did not start: {process.stdout.read().decode()}")
+            pytest.fail(f"server did not start: {process.stdout.read() if process.stdout else ''}")
         time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server():
+    _, url, process = start_server("--max-body-mb", "1", "--max-images", "4")
     yield url
     process.terminate()
     process.wait(timeout=10)

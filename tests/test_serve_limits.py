@@ -3,8 +3,6 @@ requests get one 4xx line, and none of it floods the log."""
 
 import io
 import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -12,34 +10,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_serve import free_port
+from test_serve import start_server
 
 TIMEOUT_S = 2
 
 
 @pytest.fixture(scope="module")
 def server():
-    """A server with a 2 s request deadline and at most 2 megapixels per request; its log
-    is returned by the fixture's second value once the module's tests are done."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "seqocr", "serve", "--port", str(port), "--max-images", "4",
-        "--request-timeout", str(TIMEOUT_S), "--max-request-pixels", "2000000",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start: {process.stdout.read()}")
-        time.sleep(0.2)
+    """A server with a 2 s request deadline and at most 2 megapixels per request: (port, url, process)."""
+    port, url, process = start_server(
+        "--max-images", "4", "--request-timeout", str(TIMEOUT_S), "--max-request-pixels", "2000000"
+    )
     yield port, url, process
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def closed_within(sock: socket.socket, seconds: float) -> bool:
