@@ -32,7 +32,9 @@ def test_ctc_needs_a_blank_between_repeated_neighbours():
 
 
 def test_a_clean_captcha_folder_is_ready_to_train(captchas, capsys, tmp_path):
-    status, out, _ = doctor(capsys, captchas, "--preset", "captcha", "--json", tmp_path / "report.json")
+    status, out, _ = doctor(
+        capsys, captchas, "--preset", "captcha", "--val-split", "0.2", "--json", tmp_path / "report.json"
+    )
     assert status == 0
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["usable"] == 60 and report["train"] == 48 and report["val"] == 12
@@ -83,3 +85,9 @@ def test_a_resaved_copy_across_splits_is_a_near_duplicate(captchas, capsys, tmp_
 def test_an_empty_folder_is_a_one_line_error(tmp_path, capsys):
     status, _, err = doctor(capsys, tmp_path)
     assert status == 1 and "no labelled images" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_set_under_1000_images_holds_none_out_unless_asked(captchas, capsys, tmp_path):
+    status, _, _ = doctor(capsys, captchas, "--preset", "captcha", "--json", tmp_path / "report.json")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert status == 0 and report["train"] == 60 and report["val"] == 0

@@ -178,7 +178,7 @@ def test_training_prints_the_charset_it_inferred_and_warns_like_the_doctor_of_ra
             rows.append(f"{copy}-{name}\t{text}")
     rows[1] += "x"  # one label with a stray letter
     (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
-    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), *QUICK]) == 0
+    assert main(["train", "--data", str(folder), "--out", str(tmp_path / "run"), "--synthetic", "0", *QUICK]) == 0
     err = capsys.readouterr().err
     assert "charset '0123456789x': inferred from 120 labels" in err
     assert "warning: rare characters (in fewer than 1% of 120 labels): 'x' in 1" in err
