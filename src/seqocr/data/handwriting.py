@@ -58,7 +58,7 @@ def render_line(
     drawn = Image.fromarray((ink * 255).astype(np.uint8))
     draw = ImageDraw.Draw(drawn)
     digits = [item for item in items if item.anchor == "digit"]
-    if p["ligature"] > 0:
+    if p["ligature"] > 0 and not on["boxes"]:  # digits in boxes are written apart
         for left, right in zip(digits, digits[1:], strict=False):
             if rng.random() < p["ligature"]:
                 _join(draw, left, right, stroke, rng)
