@@ -49,6 +49,9 @@ bench: setup
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/quantize.py
 	$(BIN)/python benchmarks/captcha.py
+	$(BIN)/python benchmarks/finetune.py --set printed800 --minutes 5
+	$(BIN)/python benchmarks/finetune.py --set printed800 --recipe scratch --minutes 5
+	$(BIN)/python benchmarks/finetune.py --set captcha100
 	$(BIN)/python benchmarks/classifier.py
 	$(BIN)/python benchmarks/ctc_vs_attention.py
 
