@@ -9,6 +9,9 @@ what is written:
   pixel noise (p = 0.3).
 Larger rotations or crops are avoided on purpose: they can push a character out of
 the frame or make one character look like another (b/d, 6/9 under rotation).
+
+`capture` is how a scanner or a phone sees a synthetic page (data/handwriting.py): the
+line turned and seen at an angle, uneven light, blur, a low resolution, JPEG artefacts.
 """
 
 from __future__ import annotations
