@@ -83,10 +83,7 @@ def capture(image: Image.Image, rng: np.random.Generator, on: dict[str, bool], t
         image = _perspective(image, rng, fill)
     if on.get("uneven_light"):
         w, h = image.size
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        angle = rng.uniform(0, 2 * np.pi)
-        ramp = xs * np.cos(angle) / w + ys * np.sin(angle) / h
-        ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+        ramp = linear_ramp(h, w, rng.uniform(0, 2 * np.pi))
         lit = np.asarray(image, dtype=np.float32) * (1.0 - (1.0 - rng.uniform(0.55, 0.9)) * ramp)
         image = Image.fromarray(lit.astype(np.uint8))
     if on.get("defocus"):
@@ -109,6 +106,14 @@ def capture(image: Image.Image, rng: np.random.Generator, on: dict[str, bool], t
         image.save(buffer, format="JPEG", quality=int(rng.integers(15, 61)))
         image = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
     return image
+
+
+def linear_ramp(height: int, width: int, angle: float) -> np.ndarray:
+    """(H, W) values rising from 0 to 1 across the image in the direction `angle`: where
+    light falls off, a gradient darkens the paper or a shadow's edge lies."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    ramp = xs * np.cos(angle) / width + ys * np.sin(angle) / height
+    return (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
 
 
 def _perspective(image: Image.Image, rng: np.random.Generator, fill: int | tuple[int, ...]) -> Image.Image:

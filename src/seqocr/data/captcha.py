@@ -21,7 +21,7 @@ import zipfile
 from importlib import resources
 from pathlib import Path
 
-from seqocr.data.mnist import cache_dir
+from seqocr.data.mnist import cache_dir, dataset_dirs
 from seqocr.errors import SeqocrError
 
 NAME = "captcha_images_v2"
@@ -31,16 +31,11 @@ KNOWN_SHA256 = "8e8b98b9f5f1f64a5979d6d65b3ba1c08ea38f2446c411c580c55de6bcfd74c9
 LABEL = re.compile(r"[2345678bcdefgmnpwxy]{5}\.png")
 
 
-def candidate_dirs() -> list[Path]:
-    dirs = [Path(env) / NAME] if (env := os.environ.get("SEQOCR_DATA_DIR")) else []
-    return [*dirs, Path("..") / "shared" / "data" / NAME, cache_dir() / NAME]
-
-
 def captcha_dir(download: bool = True) -> Path:
     """The first folder holding the captchas; downloads them into the cache if none does.
     Without `download`, the cache folder where a download would go (`fetch_if_missing`
     fills it when a run reads it)."""
-    dirs = candidate_dirs()
+    dirs = dataset_dirs(NAME)
     for directory in dirs:
         if directory.is_dir() and any(directory.glob("*.png")):
             return directory

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from seqocr.data.augment import capture
+from seqocr.data.augment import capture, linear_ramp
 
 SEPARATORS = ".,'"
 ENDINGS = ("-", "/-", "=", "--", ".-")
@@ -112,7 +112,7 @@ def _mark(char: str, size: float, stroke: int, rng: np.random.Generator) -> Item
         box = font.getbbox(char)
         image = Image.new("L", (int(box[2]) + 2, int(box[3]) + 2))
         ImageDraw.Draw(image).text((1, 1), char, fill=255, font=font)
-        return Item(char, _crop(np.asarray(image, dtype=np.float32) / 255.0), "full")
+        return Item(char, _ink(image), "full")
     if char in "€£":  # by hand: an open arc with two bars, or a hook, a stem and a base
         r, o = size * rng.uniform(0.3, 0.4), stroke + 1
         image = Image.new("L", (round(2.2 * r + 2 * o), round(2 * r + 0.2 * size + 2 * o)))
@@ -126,7 +126,7 @@ def _mark(char: str, size: float, stroke: int, rng: np.random.Generator) -> Item
             draw.line([(o + 0.6 * r, o + 0.6 * r), (o + 0.6 * r, o + 2 * r)], fill=255, width=stroke)
             draw.line([(o, o + 2 * r), (o + 2 * r, o + 2 * r)], fill=255, width=stroke)
             draw.line([(o, o + 1.1 * r), (o + 1.3 * r, o + 1.1 * r)], fill=255, width=max(1, stroke - 1))
-        return Item(char, _crop(np.asarray(image, dtype=np.float32) / 255.0), "full")
+        return Item(char, _ink(image), "full")
     w = {"-": rng.uniform(0.3, 0.6), "=": rng.uniform(0.3, 0.55), "/": rng.uniform(0.3, 0.6)}.get(char, 0.25) * size
     h = {"/": size, "=": size * 0.35, "'": size * 0.35, ",": size * 0.4}.get(char, stroke * 2.0)
     image = Image.new("L", (round(w) + 2 * stroke + 2, round(h) + 2 * stroke + 2))
@@ -147,7 +147,7 @@ def _mark(char: str, size: float, stroke: int, rng: np.random.Generator) -> Item
     elif char == "/":
         draw.line([(o, o + h), (o + w, o)], fill=255, width=stroke)
     anchor = {".": "base", ",": "base", "'": "top", "-": "mid", "=": "mid", "/": "full"}[char]
-    return Item(char, _crop(np.asarray(image, dtype=np.float32) / 255.0), anchor)
+    return Item(char, _ink(image), anchor)
 
 
 def _place(
@@ -263,10 +263,7 @@ def _paper(height: int, width: int, on: dict[str, bool], rng: np.random.Generato
         paper *= 1.0 - rng.uniform(0.03, 0.12) * _smooth_noise((height, width), cell=6, rng=rng)
         paper *= 1.0 - 0.04 * rng.random((height, width), dtype=np.float32)
     if on["gradient"] or on["shadow"]:
-        angle = rng.uniform(0, 2 * np.pi)
-        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-        ramp = xs * np.cos(angle) / width + ys * np.sin(angle) / height
-        ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)  # 0..1 across the paper
+        ramp = linear_ramp(height, width, rng.uniform(0, 2 * np.pi))
         if on["gradient"]:
             paper *= 1.0 - rng.uniform(0.1, 0.3) * ramp
         if on["shadow"]:  # a soft edge that covers the last 10-40% of the paper
@@ -297,8 +294,16 @@ def _scale(glyph: Image.Image, scale: float) -> np.ndarray:
     return np.asarray(resized, dtype=np.float32) / 255.0
 
 
-def _crop(ink: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(ink.max(axis=1) > 0.1), np.flatnonzero(ink.max(axis=0) > 0.1)
+def _ink(image: Image.Image) -> np.ndarray:
+    """A drawn mark (8-bit, light on black) cropped to its ink, as floats in [0, 1]."""
+    return ink_crop(np.asarray(image), threshold=25).astype(np.float32) / 255.0
+
+
+def ink_crop(glyph: np.ndarray, threshold: int) -> np.ndarray:
+    """`glyph` (light on black) cropped to the rows and columns holding a pixel above
+    `threshold`; an empty glyph is kept whole, so that it stays drawable."""
+    rows = np.flatnonzero(glyph.max(axis=1) > threshold)
+    cols = np.flatnonzero(glyph.max(axis=0) > threshold)
     if len(rows) == 0:
-        return ink
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        return glyph
+    return glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

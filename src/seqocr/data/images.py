@@ -101,7 +101,7 @@ def _from_array(array: np.ndarray, name: str) -> Image.Image:
 def upright(image: Image.Image) -> Image.Image:
     """The image as it is meant to be seen: a phone photo saved sideways with an EXIF
     orientation tag is turned upright (read as stored, it is a line of sideways digits)."""
-    orientation = image.getexif().get(ORIENTATION_TAG, 1) if hasattr(image, "getexif") else 1
+    orientation = image.getexif().get(ORIENTATION_TAG, 1)
     return ImageOps.exif_transpose(image) if orientation not in (0, 1) else image
 
 

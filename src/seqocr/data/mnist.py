@@ -56,6 +56,13 @@ def candidate_dirs(root: str | Path | None = None) -> list[Path]:
     return dirs
 
 
+def dataset_dirs(name: str) -> list[Path]:
+    """Where the data set `name` may lie, in search order: `$SEQOCR_DATA_DIR/name`,
+    `../shared/data/name` (beside the project) and the user cache."""
+    dirs = [Path(env) / name] if (env := os.environ.get("SEQOCR_DATA_DIR")) else []
+    return [*dirs, Path("..") / "shared" / "data" / name, cache_dir() / name]
+
+
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "seqocr"

@@ -24,7 +24,7 @@ from PIL import Image, ImageFilter
 
 from seqocr.config import SynthConfig
 from seqocr.data.effects import probabilities
-from seqocr.data.handwriting import render_line
+from seqocr.data.handwriting import ink_crop, render_line
 from seqocr.data.mnist import Digits, load_split
 from seqocr.data.usps import load_usps
 from seqocr.errors import SeqocrError
@@ -101,7 +101,7 @@ class DigitStringSynth:
         i = int(choices[rng.integers(len(choices))])
         glyph = self._usps_crops.get(i)
         if glyph is None:
-            ink = Image.fromarray(_ink_crop(self.usps.images[i], threshold=100))
+            ink = Image.fromarray(ink_crop(self.usps.images[i], threshold=100))
             aspect = 1.0 if char == "1" else 0.72
             size = (max(1, round(ink.width * 20 / 16 * aspect)), max(1, round(ink.height * 20 / 16)))
             glyph = self._usps_crops[i] = ink.resize(size, Image.Resampling.BILINEAR)
@@ -111,7 +111,7 @@ class DigitStringSynth:
         """Digit `i` cropped to its ink; cached because cropping costs more than drawing."""
         crop = self._crops[i]
         if crop is None:
-            crop = self._crops[i] = Image.fromarray(_ink_crop(self.digits.images[i]))
+            crop = self._crops[i] = Image.fromarray(ink_crop(self.digits.images[i], INK_THRESHOLD))
         return crop
 
 
@@ -163,7 +163,7 @@ def distort(glyph: Image.Image, rng: np.random.Generator) -> Image.Image:
     boxes = [(int(xs[c]), int(ys[r]), int(xs[c + 1]), int(ys[r + 1])) for r, c in cells]
     mesh = list(zip(boxes, map(tuple, quads.reshape(-1, 8).tolist()), strict=True))
     warped = glyph.transform((out_w, out_h), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
-    return Image.fromarray(_ink_crop(np.asarray(warped)))
+    return Image.fromarray(ink_crop(np.asarray(warped), INK_THRESHOLD))
 
 
 def _mnist_cell(glyph: Image.Image) -> np.ndarray:
@@ -174,14 +174,6 @@ def _mnist_cell(glyph: Image.Image) -> np.ndarray:
     cell = Image.new("L", (28, 28))
     cell.paste(fitted, ((28 - fitted.width) // 2, (28 - fitted.height) // 2))
     return np.asarray(cell)
-
-
-def _ink_crop(glyph: np.ndarray, threshold: int = INK_THRESHOLD) -> np.ndarray:
-    rows = np.flatnonzero(glyph.max(axis=1) > threshold)
-    cols = np.flatnonzero(glyph.max(axis=0) > threshold)
-    if len(rows) == 0:  # an empty glyph never happens in MNIST, but keep it drawable
-        return glyph
-    return glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def _scale(crop: Image.Image, scale: float) -> np.ndarray:

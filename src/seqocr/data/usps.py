@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqocr.data.mnist import Digits, cache_dir
+from seqocr.data.mnist import Digits, cache_dir, dataset_dirs
 from seqocr.errors import SeqocrError
 
 FILES = {
@@ -44,8 +44,7 @@ def load_usps(split: str = "train") -> Digits:
 
 
 def _find(name: str, sha256: str) -> Path:
-    dirs = [Path(env) / "usps"] if (env := os.environ.get("SEQOCR_DATA_DIR")) else []
-    dirs += [Path("..") / "shared" / "data" / "usps", cache_dir() / "usps"]
+    dirs = dataset_dirs("usps")
     for directory in dirs:
         if (directory / name).is_file():
             return directory / name

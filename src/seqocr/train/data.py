@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from seqocr.charset import Charset
-from seqocr.config import RunConfig
+from seqocr.charset import DIGITS, Charset
+from seqocr.config import RunConfig, SynthConfig
 from seqocr.data.checks import Excluded, check_samples, time_steps_of
 from seqocr.data.datasets import (
     AugmentedSource,
@@ -40,6 +40,11 @@ def resolve_charset(config: RunConfig, split: FolderSplit | None) -> Charset:
     return Charset.from_labels([text for _, text in split.train + split.val])
 
 
+def labelled_marks(config: RunConfig, charset: Charset) -> SynthConfig:
+    """The run's synthesis, labelling the marks it draws that the charset holds (dates: "/")."""
+    return replace(config.synth, marks="".join(c for c in charset.chars if c in MARKS))
+
+
 def synthetic_per_epoch(config: RunConfig, charset: Charset, images: int) -> int:
     """How many synthetic digit strings join the `images` of a folder each epoch: `synthetic`
     per image, by default one for a set under 1,000 (it is learnt by heart otherwise),
@@ -47,7 +52,7 @@ def synthetic_per_epoch(config: RunConfig, charset: Charset, images: int) -> int
     ratio = config.data.synthetic
     if ratio is None:
         ratio = 1.0 if images < SMALL_SET else 0.0
-    if ratio <= 0 or not set("0123456789") <= set(charset.chars):
+    if ratio <= 0 or not set(DIGITS.chars) <= set(charset.chars):
         return 0
     return round(ratio * images)
 
@@ -69,8 +74,7 @@ class TrainingData:
         if split is None:
             if config.data.source != "strings":
                 raise SeqocrError(f"unknown data source {config.data.source!r}; choose strings or digits")
-            # the marks a string may show are read when the charset holds them (dates: "/")
-            synth_config = replace(config.synth, marks="".join(c for c in charset.chars if c in MARKS))
+            synth_config = labelled_marks(config, charset)
             synth = DigitStringSynth(synth_config)
             val_synth = DigitStringSynth(
                 replace(synth_config, split="val", seed=config.synth.seed + VALIDATION_SEED_OFFSET, augment=False),
@@ -99,7 +103,7 @@ class TrainingData:
         if n == 0:
             self._draw = folder_draw
             return
-        synth = DigitStringSynth(replace(config.synth, marks="".join(c for c in charset.chars if c in MARKS)))
+        synth = DigitStringSynth(labelled_marks(config, charset))
         self._draw = lambda epoch: ConcatSource(folder_draw(epoch), SynthSource(synth, n, start=(epoch - 1) * n))
 
     def epoch_source(self, epoch: int) -> Source:
