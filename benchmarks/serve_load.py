@@ -22,7 +22,7 @@ import httpx
 from PIL import Image
 
 from common import write_results
-from seqocr.export.bench import bench_images, percentiles
+from seqocr.evaluate.speed import bench_images, percentiles
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from seqocr.charset import Charset
 from seqocr.config import SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
 from seqocr.data.synth import DigitStringSynth
-from seqocr.export.bench import bench_images, format_bench, run_bench
+from seqocr.evaluate.speed import bench_images, format_bench, run_bench
 from seqocr.models import build_model
 
 

@@ -122,3 +122,16 @@ def test_square_preprocessing_centres_the_ink_keeping_its_aspect():
     columns = np.flatnonzero(tensor[0].numpy().max(axis=0) > 0.5)
     assert columns[0] > 0 and columns[-1] < 27  # narrower than tall: centred with margins
     assert abs((columns[0] + columns[-1]) / 2 - 13.5) <= 1
+
+
+def test_a_classifier_refuses_constraints_it_cannot_honour(synth_folder):
+    import seqocr
+    from seqocr.config import DecodeConfig
+    from seqocr.errors import SeqocrError
+
+    classifier = seqocr.load("digit")
+    image = sorted(synth_folder.glob("*.png"))[0]
+    for decoding in (DecodeConfig(min_length=2), DecodeConfig(max_length=1), DecodeConfig(pattern="[0-9]")):
+        with pytest.raises(SeqocrError, match="length and pattern constraints do not apply"):
+            classifier.predict(image, decoding=decoding)
+    assert len(classifier.predict(image, decoding=DecodeConfig(allowed="17")).text) == 1

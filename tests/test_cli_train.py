@@ -4,7 +4,8 @@ import os
 import pytest
 import torch
 
-from seqocr.cli import build_parser, main, train_config_from
+from seqocr.cli import build_parser, main
+from seqocr.cli.train import train_config_from
 from seqocr.models import build_model
 from seqocr.train.presets import preset
 

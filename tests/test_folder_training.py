@@ -9,13 +9,13 @@ import torch
 from PIL import Image
 
 from seqocr.charset import Charset
+from seqocr.checkpoint import Checkpoint
 from seqocr.cli import main
 from seqocr.config import DataConfig, PreprocessConfig
 from seqocr.data.augment import augment_image
 from seqocr.data.datasets import EncodedDataset, FolderSource, WidthBucketedBatches
 from seqocr.data.folder import split_folder
-from seqocr.recognizer import load
-from seqocr.train.checkpoint import load_checkpoint
+from seqocr.loading import load
 from seqocr.train.init import load_initial_weights
 
 QUICK = ["--epochs", "1", "--max-minutes", "0", "--workers", "0", "--no-progress", "--batch-size", "16"]
@@ -68,17 +68,17 @@ def test_no_validation_split_keeps_the_last_epoch(tmp_path, captcha_folder, caps
 
 
 def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
-    init = load_checkpoint(digits_model.info["path"])
+    init = Checkpoint.load(digits_model.info["path"])
     charset = Charset("0123abc")
     model = type(digits_model.model)(digits_model.model_config, digits_model.preprocess, charset.num_classes)
     fresh_row = model.head.weight[charset.encode("a")[0]].clone()
     message = load_initial_weights(model, init, charset)
-    old, old_head = Charset(init["charset"]), init["state_dict"]["head.weight"]
+    old, old_head = init.charset, init.weights["head.weight"]
     for char in "0123":
         assert torch.equal(model.head.weight[charset.encode(char)[0]], old_head[old.encode(char)[0]])
     assert torch.equal(model.head.weight[0], old_head[0])  # the blank
     assert torch.equal(model.head.weight[charset.encode("a")[0]], fresh_row)
-    assert torch.equal(model.backbone.body[0][0].weight, init["state_dict"]["backbone.body.0.0.weight"])
+    assert torch.equal(model.backbone.body[0][0].weight, init.weights["backbone.body.0.0.weight"])
     assert "4 of 7 characters kept" in message
 
 

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from seqocr.checkpoint import CheckpointWriteError, read_payload, write_atomic
 from seqocr.errors import SeqocrError
-from seqocr.train.checkpoint import CheckpointWriteError, load_checkpoint, save_checkpoint
 
 TINY = [
     "train", "--epochs", "2", "--samples-per-epoch", "64", "--val-samples", "32", "--batch-size", "32",
@@ -45,16 +45,17 @@ def test_a_run_whose_checkpoint_does_not_fit_ends_with_one_line_and_may_start_ag
         [sys.executable, "-m", "seqocr", *TINY, "--epochs", "1", "--out", str(out)], capture_output=True, text=True
     )
     assert again.returncode == 0, again.stderr
-    assert load_checkpoint(out / "best.pt")["metrics"]["epoch"] == 1
+    assert read_payload(out / "best.pt")["metrics"]["epoch"] == 1
 
 
 def test_when_a_later_save_fails_the_last_good_checkpoint_stays_and_resume_continues(tmp_path, data_dir, monkeypatch):
+    from seqocr import checkpoint
     from seqocr.cli import main
     from seqocr.train import loop
 
     out = tmp_path / "run"
     saves = []
-    real_save = loop.save_checkpoint
+    real_save = checkpoint.write_atomic
 
     def fills_up(path, payload):
         saves.append(path.name)
@@ -62,15 +63,15 @@ def test_when_a_later_save_fails_the_last_good_checkpoint_stays_and_resume_conti
             raise CheckpointWriteError(f"{path.parent}: cannot write {path.name} (No space left on device)")
         real_save(path, payload)
 
-    monkeypatch.setattr(loop, "save_checkpoint", fills_up)
+    monkeypatch.setattr(checkpoint, "write_atomic", fills_up)
     with pytest.raises(SeqocrError, match="last good checkpoint is kept: free some space, then continue with --resume"):
         loop.train(loop_config(out), progress=False)
-    assert load_checkpoint(out / "last.pt")["state"]["epoch"] == 1
-    monkeypatch.setattr(loop, "save_checkpoint", real_save)
+    assert read_payload(out / "last.pt")["state"]["epoch"] == 1
+    monkeypatch.setattr(checkpoint, "write_atomic", real_save)
     assert main(["train", "--resume", "--out", str(out), "--no-progress"]) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
-    assert "calibration" in load_checkpoint(out / "best.pt") or load_checkpoint(out / "best.pt")["temperature"] == 1.0
+    assert "calibration" in read_payload(out / "best.pt") or read_payload(out / "best.pt")["temperature"] == 1.0
 
 
 def loop_config(out):
@@ -86,19 +87,19 @@ def loop_config(out):
 
 def test_a_checkpoint_save_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path):
     path = tmp_path / "best.pt"
-    save_checkpoint(path, {"weights": list(range(10))})
+    write_atomic(path, {"weights": list(range(10))})
 
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     script = (
-        "import sys, torch\nfrom seqocr.train.checkpoint import save_checkpoint\n"
+        "import sys, torch\nfrom seqocr.checkpoint import write_atomic\n"
         "from seqocr.errors import SeqocrError\n"
-        f"try: save_checkpoint({str(path)!r}, {{'weights': torch.zeros(100_000)}})\n"
+        f"try: write_atomic({str(path)!r}, {{'weights': torch.zeros(100_000)}})\n"
         "except SeqocrError as e: print(e); sys.exit(1)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=limit)
     assert result.returncode == 1 and "cannot write best.pt" in result.stdout and "MB free" in result.stdout
-    assert load_checkpoint(path)["weights"] == list(range(10))
+    assert read_payload(path)["weights"] == list(range(10))
     assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]

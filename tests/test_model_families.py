@@ -5,14 +5,15 @@ import pytest
 import torch
 
 from seqocr.charset import DIGITS
+from seqocr.checkpoint import write_atomic
 from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig, SynthConfig, to_dict
 from seqocr.data.datasets import DigitSource, EncodedDataset, SynthSource, collate
 from seqocr.data.synth import DigitStringSynth
 from seqocr.decode.attention import greedy_attention
+from seqocr.loading import load
 from seqocr.models import available_architectures, build_model
 from seqocr.models.attention import sequence_loss, teacher_forcing
-from seqocr.recognizer import Recognizer, load
-from seqocr.train.checkpoint import save_checkpoint
+from seqocr.recognizer import Recognizer
 
 STRINGS = PreprocessConfig()
 SQUARE = PreprocessConfig(height=28, square=True)
@@ -84,7 +85,7 @@ def test_save_and_load_give_identical_predictions(arch, test_digits, tmp_path):
     config, pre = geometry(arch)
     model = build_model(config, pre, DIGITS.num_classes).eval()
     path = tmp_path / f"{arch}.pt"
-    save_checkpoint(
+    write_atomic(
         path,
         {
             "charset": DIGITS.chars,
@@ -175,11 +176,12 @@ def test_attention_beam_search_applies_constraints(test_digits):
 
 def test_fine_tuning_an_attention_model_keeps_its_eos_and_bos_rows():
     from seqocr.charset import Charset
+    from seqocr.checkpoint import Checkpoint
     from seqocr.train.init import load_initial_weights
 
     config, pre = geometry("attention")
     old = build_model(config, pre, DIGITS.num_classes)
-    init = {"charset": DIGITS.chars, "state_dict": old.state_dict()}
+    init = Checkpoint.of(old, DIGITS, config, pre)
     wider = Charset("0123456789ab")
     model = build_model(config, pre, wider.num_classes)
     load_initial_weights(model, init, wider)

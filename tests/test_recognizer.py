@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 import seqocr
+from seqocr.checkpoint import read_payload, write_atomic
 from seqocr.cli import main
 from seqocr.config import SynthConfig
 from seqocr.data.folder import read_folder
 from seqocr.data.synth import DigitStringSynth
 from seqocr.errors import SeqocrError
-from seqocr.train.checkpoint import load_checkpoint, save_checkpoint
 
 
 def test_unknown_model_names_list_the_bundled_ones():
@@ -85,7 +85,11 @@ def test_cli_predict_prints_the_same_as_the_api(digits_model, synth_folder, caps
     assert [r["path"] for r in rows] == paths
     assert [r["text"] for r in rows] == [p.text for p in api]
     assert all(set(r) == {"path", "text", "confidence", "chars"} for r in rows)
-    assert all(len(r["chars"]) == len(r["text"]) and all(0 <= c <= 1 for c in r["chars"]) for r in rows)
+    # the service's answer format (seqocr/schemas.py), and the API's answer to the same image
+    assert rows == [
+        {"path": path, **p.answer().model_dump(exclude_none=True)} for path, p in zip(paths, api, strict=True)
+    ]
+    assert all([c["char"] for c in r["chars"]] == list(r["text"]) for r in rows)
 
 
 def test_cli_eval_reports_accuracy_cer_and_lengths(synth_folder, tmp_path, capsys):
@@ -100,19 +104,19 @@ def test_cli_eval_reports_accuracy_cer_and_lengths(synth_folder, tmp_path, capsy
 
 
 def test_checkpoints_load_safely_and_round_trip(digits_model, tmp_path, synth_folder):
-    source = load_checkpoint(digits_model.info["path"])
+    source = read_payload(digits_model.info["path"])
     copy = tmp_path / "copy.pt"
-    save_checkpoint(copy, {k: v for k, v in source.items() if k not in ("format", "version")})
+    write_atomic(copy, {k: v for k, v in source.items() if k not in ("format", "version")})
     torch.load(copy, weights_only=True)  # plain tensors and values only: no pickled objects
     paths = [p for p, _ in read_folder(synth_folder).samples]
     assert [r.text for r in seqocr.load(copy).predict(paths)] == [r.text for r in digits_model.predict(paths)]
 
 
 def test_a_checkpoint_for_another_geometry_is_refused(digits_model, tmp_path):
-    data = load_checkpoint(digits_model.info["path"])
+    data = read_payload(digits_model.info["path"])
     data["model"] = dict(data["model"], hidden=data["model"]["hidden"] + 8)
     broken = tmp_path / "broken.pt"
-    save_checkpoint(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
+    write_atomic(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
     with pytest.raises(SeqocrError, match="weights do not match the architecture"):
         seqocr.load(broken)
 
@@ -135,9 +139,9 @@ def test_training_and_inference_share_one_preprocessing_and_decoding_path(digits
 
 
 def test_a_checkpoint_with_an_unknown_setting_is_refused(digits_model, tmp_path):
-    data = load_checkpoint(digits_model.info["path"])
+    data = read_payload(digits_model.info["path"])
     data["preprocess"] = dict(data["preprocess"], sharpen=True)
     odd = tmp_path / "odd.pt"
-    save_checkpoint(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
+    write_atomic(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
     with pytest.raises(SeqocrError, match="configuration unreadable .*sharpen"):
         seqocr.load(odd)

@@ -77,7 +77,9 @@ def test_multipart_and_json_give_the_python_apis_answers_in_input_order(server, 
 
 
 def test_models_health_and_schema(server):
-    assert httpx.get(f"{server}/healthz").json() == {"status": "ok", "models": ["digits"]}
+    health = httpx.get(f"{server}/healthz").json()
+    assert health["status"] == "ok" and health["models"] == ["digits"] and health["workers"] == 1
+    assert isinstance(health["worker"], int)  # the process that answered: a balancer tells workers apart
     models = httpx.get(f"{server}/v1/models").json()
     assert models["default"] == "digits" and models["models"][0]["charset"] == "0123456789"
     schema = httpx.get(f"{server}/openapi.json").json()

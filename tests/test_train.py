@@ -11,7 +11,7 @@ from seqocr.config import PreprocessConfig, RunConfig, SynthConfig, TrainConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
 from seqocr.data.synth import DigitStringSynth
 from seqocr.errors import SeqocrError
-from seqocr.recognizer import load
+from seqocr.loading import load
 from seqocr.train.loop import epoch_loader, train
 
 
@@ -122,7 +122,7 @@ def test_with_ema_the_best_checkpoint_holds_the_averaged_weights_and_resuming_co
 
 
 def test_the_weight_average_forgets_its_first_steps_quickly_then_moves_at_the_set_decay():
-    from seqocr.train.loop import averaged_weights
+    from seqocr.train.averaging import averaged_weights
 
     model = torch.nn.Linear(1, 1, bias=False)
     averaged = averaged_weights(model, decay=0.99)

@@ -6,8 +6,9 @@
 
 __version__ = "0.1.0"
 
+from seqocr.loading import load  # noqa: E402
 from seqocr.pool import ReadingPool  # noqa: E402
 from seqocr.pretrained import bundled_models  # noqa: E402
-from seqocr.recognizer import Prediction, Recognizer, load  # noqa: E402
+from seqocr.recognizer import Prediction, Recognizer  # noqa: E402
 
 __all__ = ["Prediction", "ReadingPool", "Recognizer", "__version__", "bundled_models", "load"]

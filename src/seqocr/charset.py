@@ -65,6 +65,21 @@ class Charset:
             raise SeqocrError(f"label {text!r} has characters outside the charset: {''.join(unknown)!r}")
         return [self._index[c] for c in text]
 
+    def id_of(self, char: str) -> int:
+        try:
+            return self._index[char]
+        except KeyError:
+            raise SeqocrError(f"{char!r} is outside the charset {self.chars!r}") from None
+
+    def char_of(self, id_: int) -> str:
+        """The character of a character id (not the blank or an attention token)."""
+        return self.chars[id_ - 1]
+
+    def ids_of(self, chars: Iterable[str]) -> list[int]:
+        """The ids of those of `chars` the charset holds, in charset order."""
+        wanted = set(chars)
+        return [self._index[c] for c in self.chars if c in wanted]
+
     def decode(self, ids: Iterable[int]) -> str:
         """Ids to text (blank/pad, EOS and BOS are dropped; no CTC collapsing here)."""
         return "".join(self.chars[i - 1] for i in ids if 0 < i <= len(self.chars))

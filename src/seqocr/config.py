@@ -49,7 +49,8 @@ class SynthConfig:
 @dataclass(frozen=True)
 class DecodeConfig:
     """How logits become text. Greedy unless a beam or a constraint is asked for;
-    constraints are applied inside the CTC prefix beam search (decode/beam.py)."""
+    constraints act inside the search (CTC: decode/beam.py, attention: decode/attention.py);
+    a classifier honours `allowed` and refuses length and pattern constraints."""
 
     beam: int = 0  # 0: greedy (fastest); N: prefix beam search keeping N prefixes
     n_best: int = 1  # answers to return per image, best first
@@ -125,6 +126,8 @@ class TrainConfig:
     max_minutes: float = 18.0  # time budget; the LR schedule spans it (0: steps only)
     init: str = ""  # start from this model's weights (a bundled name, checkpoint or run folder)
     ema: float = 0.0  # decay of an exponential moving average of the weights, validated and kept (0: off)
+    device: str = "auto"  # "auto" (a CUDA GPU when present, else the CPU) | "cpu" | "cuda[:N]" | "mps"
+    precision: str = "auto"  # "auto" (bf16 or 16 on a GPU, 32 elsewhere) | "32" | "bf16" | "16"
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,11 @@ class ServeConfig:
 
     models: tuple[str, ...] = ("digits",)  # loaded once at start; the first is the default
     backend: str = "torch"  # "torch" | "onnx"
+    device: str = "cpu"  # the torch backend's device (device.py)
+    precision: str = "32"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1  # uvicorn worker processes, each loading the models once
     max_body_bytes: int = 8 * 1024 * 1024
     max_images: int = 64  # per request
     max_pixels: int = 4_000_000  # per image, checked from its header before decoding

@@ -24,7 +24,8 @@ from types import TracebackType
 from seqocr.config import DecodeConfig
 from seqocr.data.images import ImageInput
 from seqocr.errors import SeqocrError
-from seqocr.recognizer import Prediction, Recognizer, image_name, load
+from seqocr.loading import load
+from seqocr.recognizer import Prediction, Recognizer, image_name
 
 SHARD_IMAGES = 4096  # at most this many images per task: bounds memory; large enough to batch by width
 

@@ -1,7 +1,14 @@
-"""The inference API: a loaded model that reads images. One path for CLI, eval and Python."""
+"""The inference API: a loaded model that reads images. One path for CLI, eval, service and Python.
+
+A `Recognizer` holds a network (a PyTorch model, or an exported graph run by ONNX
+Runtime), its charset, preprocessing and calibrated temperature. Callers ask it for
+what they need (`family`, `parameter_count`, `checkpoint`, `uncalibrated`) and never
+which backend it holds.
+"""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,14 +20,19 @@ from PIL import Image
 from torch import Tensor
 
 from seqocr.charset import Charset
-from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig, from_dict
+from seqocr.checkpoint import Checkpoint
+from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig
 from seqocr.data.images import ImageInput, as_pil
-from seqocr.data.transform import pad_batch, preprocess, preprocess_with_box
+from seqocr.data.transform import pad_batch, preprocess, preprocess_with_box, width_batches
 from seqocr.decode import Decoded, decode_logits
-from seqocr.errors import SeqocrError
-from seqocr.models import RecognitionModel, build_model, channels_last
+from seqocr.device import autocast, resolve_device, resolve_precision
+from seqocr.errors import SeqocrError, attempt_each
+from seqocr.models import RecognitionModel, channels_last
 from seqocr.pretrained import resolve_model
-from seqocr.train.checkpoint import load_checkpoint
+from seqocr.schemas import Alternative, Answer, CharAnswer
+
+BACKENDS = ("torch", "onnx")
+Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
 
 
 @dataclass(frozen=True)
@@ -32,16 +44,19 @@ class Prediction:
     char_x: tuple[float, ...] = ()  # where each character was read: x in the input image's pixels
     attention: tuple[tuple[float, ...], ...] = ()  # attention models: each character's weights over time
 
-    def as_dict(self) -> dict[str, Any]:
-        row: dict[str, Any] = {"text": self.text, "confidence": self.confidence, "chars": list(self.char_confidences)}
-        if self.char_x:
-            row["char_x"] = list(self.char_x)
-        if self.alternatives:
-            row["alternatives"] = [{"text": t, "confidence": c} for t, c in self.alternatives]
-        return row
-
-
-Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
+    def answer(self, reject_below: float | None = None) -> Answer:
+        """The answer format (seqocr/answer.py) the CLI's JSON and the service share."""
+        xs: Sequence[float | None] = self.char_x or [None] * len(self.text)
+        return Answer(
+            text=self.text,
+            confidence=round(self.confidence, 6),
+            chars=[
+                CharAnswer(char=c, confidence=round(p, 6), x=x)
+                for c, p, x in zip(self.text, self.char_confidences, xs, strict=True)
+            ],
+            alternatives=[Alternative(text=t, confidence=round(c, 6)) for t, c in self.alternatives] or None,
+            rejected=None if reject_below is None else self.confidence < reject_below,
+        )
 
 
 class Network(Protocol):
@@ -72,8 +87,9 @@ def read_batch(
 class Recognizer:
     """A model with its charset and preprocessing, ready to read images.
 
-    `backend` is "torch" (the model itself) or "onnx" (ONNX Runtime running its
-    exported graph); both share the preprocessing and decoding here."""
+    `backend` is "torch" (the model itself, on `device` at `precision`) or "onnx" (ONNX
+    Runtime on the CPU running its exported graph); both share the preprocessing and
+    decoding here."""
 
     def __init__(
         self,
@@ -84,11 +100,18 @@ class Recognizer:
         info: dict[str, Any],
         network: Network | None = None,
         temperature: float = 1.0,
+        device: str = "cpu",
+        precision: str = "32",
     ):
-        self.model = channels_last(model.eval()) if model is not None else None
-        if network is None and self.model is None:
+        if network is None and model is None:
             raise ValueError("a Recognizer needs a model or a network")
-        self.network: RecognitionModel | Network = network if network is not None else self.model  # type: ignore[assignment]
+        self.device = resolve_device(device) if model is not None else torch.device("cpu")
+        self.precision = resolve_precision(precision, self.device)
+        if model is not None:
+            model = model.eval().to(self.device)
+            model = channels_last(model) if self.device.type == "cpu" else model
+        self.model = model
+        self.network: RecognitionModel | Network = network if network is not None else model  # type: ignore[assignment]
         self.backend = "torch" if network is None else "onnx"
         self.temperature = temperature  # confidences are softmax(logits / temperature)
         self.charset = charset
@@ -97,28 +120,54 @@ class Recognizer:
         self.info = info
 
     @classmethod
-    def from_checkpoint(cls, name_or_path: str | Path) -> Recognizer:
+    def from_checkpoint(cls, name_or_path: str | Path, device: str = "cpu", precision: str = "32") -> Recognizer:
         path = resolve_model(name_or_path)
-        data = load_checkpoint(path)
-        missing = [key for key in ("charset", "model", "preprocess", "state_dict") if key not in data]
-        if missing:
-            raise SeqocrError(f"{path}: checkpoint lacks {', '.join(missing)}")
-        try:
-            charset = Charset(data["charset"])
-            preprocess_config = from_dict(PreprocessConfig, data["preprocess"])
-            model_config = from_dict(ModelConfig, data["model"])
-        except (ValueError, TypeError, SeqocrError) as error:
-            raise SeqocrError(f"{path}: checkpoint configuration unreadable ({error})") from None
-        model = build_model(model_config, preprocess_config, charset.num_classes)
-        try:
-            model.load_state_dict(data["state_dict"])
-        except RuntimeError as error:
-            first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
-            raise SeqocrError(f"{path}: weights do not match the architecture it names ({first})") from None
-        info = {"path": str(path), "metrics": data.get("metrics", {}), "command": data.get("command")}
+        checkpoint = Checkpoint.load(path)
+        info = {"path": str(path), "metrics": checkpoint.metrics, "command": checkpoint.command or None}
         return cls(
-            model, charset, preprocess_config, model_config, info, temperature=float(data.get("temperature", 1.0))
+            checkpoint.build_model(str(path)),
+            checkpoint.charset,
+            checkpoint.preprocess,
+            checkpoint.model,
+            info,
+            temperature=checkpoint.temperature,
+            device=device,
+            precision=precision,
         )
+
+    @property
+    def family(self) -> str:
+        """ "ctc", "attention" or "classifier": how it reads (an exported graph is CTC)."""
+        return self.model.family if self.model is not None else "ctc"
+
+    @property
+    def parameter_count(self) -> int | None:
+        """Trainable numbers in the network (None for an exported graph: not counted there)."""
+        return sum(p.numel() for p in self.model.parameters()) if self.model is not None else None
+
+    def require(self, family: str, what: str) -> None:
+        """Refuse, in one line, a use (`what`) that only models of `family` support."""
+        if self.family != family:
+            article = "an" if family[0] in "aeiou" else "a"
+            raise SeqocrError(f"{self.info.get('path', 'this model')}: {what} needs {article} {family} model")
+
+    def torch_network(self, what: str) -> RecognitionModel:
+        """The PyTorch network itself, for a use (`what`) only it supports (tracing it)."""
+        if self.model is None:
+            raise SeqocrError(f"{what} needs a PyTorch model (a checkpoint or bundled name), not an .onnx file")
+        return self.model
+
+    def checkpoint(self) -> Checkpoint:
+        """The checkpoint this recognizer was loaded from (to calibrate or export it)."""
+        if self.model is None or "path" not in self.info or str(self.info["path"]).endswith(".onnx"):
+            raise SeqocrError(f"{self.info.get('path', 'model')}: an exported model; give its .pt checkpoint")
+        return Checkpoint.load(self.info["path"])
+
+    def uncalibrated(self) -> Recognizer:
+        """The same reader at temperature 1: confidences as the network gives them."""
+        twin = copy.copy(self)
+        twin.temperature = 1.0
+        return twin
 
     @overload
     def predict(  # type: ignore[overload-overlap]  # a path string is one image, not a sequence of them
@@ -159,16 +208,19 @@ class Recognizer:
     ) -> list[Prediction | SeqocrError]:
         """`predict_named` that keeps going: an unusable image's place holds its error, and
         every other image is still read (the CLI reading a folder)."""
-        prepared: dict[int, tuple[Tensor, Box]] = {}
-        errors: dict[int, SeqocrError] = {}
-        for index, (image, name) in enumerate(named):
-            try:
-                prepared[index] = self.prepare_with_box(image, name)
-            except SeqocrError as error:
-                errors[index] = error
-        tensors, boxes = [t for t, _ in prepared.values()], [b for _, b in prepared.values()]
-        predictions = iter(self.predict_tensors(tensors, batch_size, decoding, boxes))
-        return [errors[index] if index in errors else next(predictions) for index in range(len(named))]
+        prepared = attempt_each(lambda item: self.prepare_with_box(*item), named)
+        return self.read_prepared(prepared, batch_size, decoding)
+
+    def read_prepared(
+        self,
+        prepared: Sequence[tuple[Tensor, Box] | SeqocrError],
+        batch_size: int = 64,
+        decoding: DecodeConfig | None = None,
+    ) -> list[Prediction | SeqocrError]:
+        """Read the prepared images of `prepare_with_box`'s outcomes; errors keep their place."""
+        good = [p for p in prepared if not isinstance(p, SeqocrError)]
+        predictions = iter(self.predict_tensors([t for t, _ in good], batch_size, decoding, [b for _, b in good]))
+        return [p if isinstance(p, SeqocrError) else next(predictions) for p in prepared]
 
     def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
         """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
@@ -189,12 +241,10 @@ class Recognizer:
         """Preprocessed images -> predictions; batches images of similar width together.
         With each tensor's `boxes` (from `prepare_with_box`), predictions say where in the
         input image each character was read."""
-        order = sorted(range(len(tensors)), key=lambda i: tensors[i].shape[-1])
         results: list[Prediction | None] = [None] * len(tensors)
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
+        for chunk in width_batches([t.shape[-1] for t in tensors], batch_size):
             images, widths = pad_batch([tensors[i] for i in chunk])
-            decoded_batch = read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
+            decoded_batch = self.read_padded(images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
                 char_x = _char_x(d, tensors[i].shape[-1], boxes[i]) if boxes is not None else ()
                 # nothing read is never a sure answer: a blank page, a crop that missed the
@@ -202,6 +252,15 @@ class Recognizer:
                 confidence = d.confidence if d.text else 0.0
                 results[i] = Prediction(d.text, confidence, d.char_confidences, d.alternatives, char_x, d.attention)
         return results  # type: ignore[return-value]
+
+    @torch.inference_mode()
+    def read_padded(self, images: Tensor, widths: Tensor, decoding: DecodeConfig | None = None) -> list[Decoded]:
+        """A padded batch (B, C, H, W) with real widths (B,), on the CPU -> decoded strings."""
+        if self.backend == "torch":
+            images = images.to(self.device, non_blocking=True)
+            widths = widths.to(self.device, non_blocking=True)
+        with autocast(self.device, self.precision):
+            return read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
 
 
 def _char_x(decoded: Decoded, width: int, box: Box) -> tuple[float, ...]:
@@ -214,26 +273,3 @@ def _char_x(decoded: Decoded, width: int, box: Box) -> tuple[float, ...]:
 def image_name(image: ImageInput, index: int) -> str:
     """How errors name an input: a file by its path, anything else by its place."""
     return str(image) if isinstance(image, (str, Path)) else f"image {index}"
-
-
-def load(name_or_path: str | Path = "digits", backend: str = "torch", threads: int = 0) -> Recognizer:
-    """Load a bundled model by name ("digits"), a checkpoint, a run folder or an exported
-    .onnx file. `backend="onnx"` runs a checkpoint through ONNX Runtime: it is exported
-    once (checked against PyTorch) into the user cache and reused. `threads` caps the
-    ONNX Runtime threads one call uses (0: all cores); PyTorch's are process-wide
-    (`torch.set_num_threads`)."""
-    if backend not in BACKENDS:
-        raise SeqocrError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
-    if str(name_or_path).endswith(".onnx"):
-        from seqocr.export.cache import load_onnx
-
-        return load_onnx(name_or_path, threads)
-    recognizer = Recognizer.from_checkpoint(name_or_path)
-    if backend == "onnx":
-        from seqocr.export.cache import onnx_twin
-
-        return onnx_twin(recognizer, threads)
-    return recognizer
-
-
-BACKENDS = ("torch", "onnx")

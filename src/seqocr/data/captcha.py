@@ -21,8 +21,9 @@ import zipfile
 from importlib import resources
 from pathlib import Path
 
-from seqocr.data.mnist import cache_dir, dataset_dirs
+from seqocr.data.mnist import dataset_dirs
 from seqocr.errors import SeqocrError
+from seqocr.paths import cache_dir
 
 NAME = "captcha_images_v2"
 URL = "https://github.com/AakashKumarNain/CaptchaCracker/raw/master/captcha_images_v2.zip"

@@ -21,7 +21,7 @@ from seqocr.charset import Charset
 from seqocr.config import PreprocessConfig
 from seqocr.data.images import open_image
 from seqocr.data.transform import preprocess
-from seqocr.errors import SeqocrError
+from seqocr.errors import SeqocrError, attempt_each
 
 TimeSteps = Callable[[int], int]  # an input width (after preprocessing) -> CTC time steps
 
@@ -84,18 +84,21 @@ def check_samples(
     charset: Charset | None = None,
 ) -> CheckedSamples:
     """Open and preprocess every image once; keep what a model can learn from."""
+
+    def opened(sample: tuple[Path, str]) -> tuple[Image.Image, int]:
+        image = open_image(sample[0])
+        return image, int(preprocess(image, preprocess_config, str(sample[0])).shape[-1])
+
     result = CheckedSamples()
-    for path, text in samples:
+    for (path, text), outcome in zip(samples, attempt_each(opened, samples), strict=True):
         if charset is not None and charset.unknown_chars(text):
             reason = f"label {text!r} has characters outside the charset: {charset.unknown_chars(text)!r}"
             result.excluded.append(Excluded(str(path), reason))
             continue
-        try:
-            image = open_image(path)
-            width = int(preprocess(image, preprocess_config, str(path)).shape[-1])
-        except SeqocrError as error:
-            result.excluded.append(Excluded(str(path), str(error).removeprefix(f"{path}: ")))
+        if isinstance(outcome, SeqocrError):
+            result.excluded.append(Excluded(str(path), str(outcome).removeprefix(f"{path}: ")))
             continue
+        image, width = outcome
         steps, needed = time_steps(width), ctc_steps_needed(text)
         if steps < needed:
             advice = fit_advice(needed, width, preprocess_config.height, time_steps)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -19,7 +19,7 @@ from seqocr.data.augment import augment_image
 from seqocr.data.images import open_image
 from seqocr.data.mnist import Digits
 from seqocr.data.synth import DISTORT_PROBABILITY, DigitStringSynth, distort
-from seqocr.data.transform import pad_batch, preprocess
+from seqocr.data.transform import pad_batch, preprocess, width_batches
 
 
 class Source(Protocol):
@@ -114,6 +114,18 @@ class Batch:
     target_lengths: Tensor  # (B,) real label lengths
     texts: list[str]
 
+    def pin_memory(self) -> Batch:
+        """Page-locked copies (DataLoader's `pin_memory`), so copies to a GPU need not block."""
+        return replace(self, **{name: getattr(self, name).pin_memory() for name in TENSORS})
+
+    def to(self, device: torch.device) -> Batch:
+        if device.type == "cpu":
+            return self
+        return replace(self, **{name: getattr(self, name).to(device, non_blocking=True) for name in TENSORS})
+
+
+TENSORS = ("images", "widths", "targets", "target_lengths")
+
 
 class EncodedDataset(Dataset):
     """(image tensor, label ids, text) for each sample of a source."""
@@ -143,25 +155,38 @@ class WidthBucketedBatches(IterableDataset):
     sorts them by width, cuts them into batches and yields those in a seeded random
     order: which samples share a batch changes every epoch (`seed`). Works with
     DataLoader workers (`batch_size=None`): each worker takes every n-th pool.
+
+    Under several processes (`rank` of `world`), each takes every world-th sample of the
+    shuffled order, a remainder of under `world` samples left out, so the processes see
+    disjoint samples and take as many steps each.
     """
 
-    def __init__(self, dataset: EncodedDataset, batch_size: int, seed: int, pool: int = 16):
+    def __init__(
+        self, dataset: EncodedDataset, batch_size: int, seed: int, pool: int = 16, rank: int = 0, world: int = 1
+    ):
         self.dataset, self.batch_size, self.seed, self.pool = dataset, batch_size, seed, pool
+        self.rank, self.world = rank, world
+
+    @property
+    def samples(self) -> int:
+        """How many samples this process takes."""
+        return len(self.dataset) // self.world
 
     def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
+        return -(-self.samples // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
         span = self.batch_size * self.pool
         shuffled = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.seed)).tolist()
-        for pool_index, start in enumerate(range(0, len(self.dataset), span)):
+        shuffled = shuffled[self.rank :: self.world][: self.samples]
+        for pool_index, start in enumerate(range(0, len(shuffled), span)):
             if pool_index % workers != worker:
                 continue
             indices = shuffled[start : start + span]
-            samples = sorted((self.dataset[i] for i in indices), key=lambda s: s[0].shape[-1])
-            batches = [samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)]
+            samples = [self.dataset[i] for i in indices]
+            batches = width_batches([s[0].shape[-1] for s in samples], self.batch_size)
             order = torch.randperm(len(batches), generator=torch.Generator().manual_seed(self.seed + pool_index))
             for b in order.tolist():
-                yield collate(batches[b])
+                yield collate([samples[i] for i in batches[b]])

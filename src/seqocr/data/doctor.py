@@ -22,13 +22,12 @@ from seqocr.config import RunConfig
 from seqocr.data.checks import (
     CheckedSample,
     Excluded,
+    TimeSteps,
     charset_warnings,
     check_samples,
     near_duplicates,
-    time_steps_of,
 )
 from seqocr.data.folder import split_folder
-from seqocr.models import build_model
 
 
 @dataclass
@@ -74,13 +73,11 @@ class DoctorReport:
         }
 
 
-def diagnose(config: RunConfig, model_charset: str | None = None) -> DoctorReport:
-    """Check `config.data` for training with `config`'s model geometry and split."""
+def diagnose(config: RunConfig, steps: TimeSteps, model_charset: str | None = None) -> DoctorReport:
+    """Check `config.data` for training with `config`'s split and preprocessing, and a model
+    whose width -> time steps arithmetic is `steps` (data/checks.time_steps_of)."""
     split = split_folder(config.data, config.train.seed)
     charset = Charset(model_charset) if model_charset else None
-    model = build_model(config.model, config.preprocess, num_classes=2)  # geometry only
-
-    steps = time_steps_of(model)
     with torch.inference_mode():
         train = check_samples(split.train, config.preprocess, steps, charset)
         val = check_samples(split.val, config.preprocess, steps, charset)

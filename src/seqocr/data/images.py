@@ -23,7 +23,7 @@ def open_image(path: str | Path) -> Image.Image:
     if not path.exists():
         raise SeqocrError(f"{path}: no such file")
     if path.is_dir():
-        raise SeqocrError(f"{path}: is a directory, not an image")
+        raise SeqocrError(f"{path}: is a directory, not an image (and holds no images to read)")
     try:
         if path.stat().st_size == 0:
             raise SeqocrError(f"{path}: empty file")

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from seqocr.errors import SeqocrError
+from seqocr.paths import cache_dir
 
 FILES = {
     "train-images": ("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
@@ -61,11 +62,6 @@ def dataset_dirs(name: str) -> list[Path]:
     `../shared/data/name` (beside the project) and the user cache."""
     dirs = [Path(env) / name] if (env := os.environ.get("SEQOCR_DATA_DIR")) else []
     return [*dirs, Path("..") / "shared" / "data" / name, cache_dir() / name]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "seqocr"
 
 
 def load_split(split: str, root: str | Path | None = None, download: bool = True) -> Digits:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,7 +157,14 @@ def flatten_alpha(image: Image.Image) -> Image.Image:
     return eight_bit(image)
 
 
-def pad_batch(tensors: list[Tensor]) -> tuple[Tensor, Tensor]:
+def width_batches(widths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices cut into batches of similar width (sorted by width), so a batch is padded
+    little: the one batching rule of reading, validation, calibration and export checks."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def pad_batch(tensors: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
     """Images (C, H, W_i) -> batch (B, C, H, max W) padded with background, and widths (B,)."""
     widths = torch.tensor([t.shape[-1] for t in tensors], dtype=torch.long)
     c, h = tensors[0].shape[:2]

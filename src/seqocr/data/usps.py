@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from seqocr.data.mnist import Digits, cache_dir, dataset_dirs
+from seqocr.data.mnist import Digits, dataset_dirs
 from seqocr.errors import SeqocrError
+from seqocr.paths import cache_dir
 
 FILES = {
     "train": ("zip.train.gz", "66ebf231ab51f2cf6ac1a892d0f98ccffee1079d7a5db638c1f11f366046ca16"),

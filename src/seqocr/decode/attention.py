@@ -128,7 +128,7 @@ def beam_search(
                 continue
             ranked = sorted(checker.allowed_ids, key=lambda c: float(log_probs[j, c]), reverse=True)
             for c in ranked[:width]:
-                if checker.viable(text + charset.chars[c - 1]):
+                if checker.viable(text + charset.char_of(c)):
                     candidates.append((reading.log_prob + float(log_probs[j, c]), j, c))
         candidates.sort(reverse=True)
         candidates = candidates[:width]

@@ -54,7 +54,7 @@ class Checker:
         if unknown:
             raise SeqocrError(f"--allowed has characters the model cannot read: {unknown!r}")
         allowed = set(constraints.allowed or charset.chars)
-        self.allowed_ids = [i + 1 for i, c in enumerate(charset.chars) if c in allowed]
+        self.allowed_ids = charset.ids_of(allowed)
         # a minimum length or a pattern only accepts complete answers: short prefixes,
         # more probable until the very end, must not crowd out the long ones
         self.keep_every_length = bool(constraints.min_length or constraints.pattern)
@@ -96,7 +96,6 @@ def prefix_beam_search(
     rows = log_probs.double().tolist()
     steps = len(rows)
     blank = charset.blank
-    ids = {c: i + 1 for i, c in enumerate(charset.chars)}
     min_length = checker.constraints.min_length
     # prefix -> (log P ending in blank, log P ending in its last character)
     beams: dict[str, tuple[float, float]] = {"": (0.0, NEG_INF)}
@@ -109,11 +108,11 @@ def prefix_beam_search(
             total = _add(p_blank, p_char)
             entry = grown.setdefault(prefix, [NEG_INF, NEG_INF])
             entry[0] = _add(entry[0], total + row[blank])
-            last = ids[prefix[-1]] if prefix else None
+            last = charset.id_of(prefix[-1]) if prefix else None
             if last is not None:  # the last character again, with no blank between: same prefix
                 entry[1] = _add(entry[1], p_char + row[last])
             for c in candidates:
-                extended = prefix + charset.chars[c - 1]
+                extended = prefix + charset.char_of(c)
                 if not checker.viable(extended):
                     continue
                 new = grown.setdefault(extended, [NEG_INF, NEG_INF])

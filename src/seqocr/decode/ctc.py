@@ -1,4 +1,7 @@
-"""CTC decoding with confidences: `decode` is the one entry point every caller uses."""
+"""CTC decoding with confidences, for CTC models and their ONNX exports alike: greedy, or a
+prefix beam search (decode/beam.py) when a beam, n-best answers or constraints are asked
+for. Attention models decode step by step (decode/attention.py); classifiers pick one
+class (models/classifier.py)."""
 
 from __future__ import annotations
 

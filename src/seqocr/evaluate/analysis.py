@@ -14,28 +14,21 @@ from typing import Any
 import numpy as np
 
 from seqocr.evaluate.calibration import coverage_curve, expected_calibration_error, threshold_for_error
-from seqocr.evaluate.metrics import character_error_rate, sequence_accuracy, wilson_interval
+from seqocr.evaluate.metrics import character_error_rate, edit_table, sequence_accuracy, wilson_interval
 
 MISSING = "∅"  # the other side of an insertion or a deletion
 
 
 def align_strings(truth: str, prediction: str) -> list[tuple[str, str]]:
     """A minimal edit alignment: (truth char or ∅, predicted char or ∅) pairs, in order."""
-    n, m = len(truth), len(prediction)
-    cost = np.zeros((n + 1, m + 1), dtype=np.int32)
-    cost[:, 0], cost[0, :] = np.arange(n + 1), np.arange(m + 1)
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            cost[i, j] = min(
-                cost[i - 1, j] + 1, cost[i, j - 1] + 1, cost[i - 1, j - 1] + (truth[i - 1] != prediction[j - 1])
-            )
+    cost = edit_table(truth, prediction)
     pairs = []
-    i, j = n, m
+    i, j = len(truth), len(prediction)
     while i > 0 or j > 0:
-        if i > 0 and j > 0 and cost[i, j] == cost[i - 1, j - 1] + (truth[i - 1] != prediction[j - 1]):
+        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + (truth[i - 1] != prediction[j - 1]):
             pairs.append((truth[i - 1], prediction[j - 1]))
             i, j = i - 1, j - 1
-        elif i > 0 and cost[i, j] == cost[i - 1, j] + 1:
+        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
             pairs.append((truth[i - 1], MISSING))
             i -= 1
         else:

@@ -11,14 +11,19 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from seqocr.charset import Charset
+from seqocr.data.transform import pad_batch, width_batches
 from seqocr.decode.decoded import Scored
+
+if TYPE_CHECKING:
+    from seqocr.recognizer import Recognizer
 
 LabelledBatch = tuple[Tensor, Tensor, list[str]]  # images (B, C, H, W), real widths (B,), texts
 
@@ -141,3 +146,20 @@ def calibrate(model: Scorer, batches: Iterable[LabelledBatch], charset: Charset)
         expected_calibration_error(confidence_at(temperature), correct),
         len(correct),
     )
+
+
+def calibrate_on_folder(recognizer: Recognizer, data: str | Path, out: str | Path) -> Calibration:
+    """Fit `recognizer`'s temperature on a labelled folder and write its checkpoint, with
+    that temperature, to `out` (`seqocr calibrate`)."""
+    from seqocr.data.folder import read_folder
+
+    checkpoint = recognizer.checkpoint()
+    samples = read_folder(data).samples
+    tensors = [recognizer.prepare(path, str(path)) for path, _ in samples]
+    batches = []
+    for chunk in width_batches([t.shape[-1] for t in tensors], 64):
+        images, widths = pad_batch([tensors[i] for i in chunk])
+        batches.append((images, widths, [samples[i][1] for i in chunk]))
+    result = calibrate(checkpoint.build_model(), batches, checkpoint.charset)
+    checkpoint.calibrated(result.temperature, result.as_dict()).save(out)
+    return result

@@ -8,15 +8,21 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (insertions, deletions, substitutions each cost 1)."""
-    previous = list(range(len(b) + 1))
+def edit_table(a: str, b: str) -> list[list[int]]:
+    """table[i][j]: the Levenshtein distance of a[:i] and b[:j] (insertions, deletions and
+    substitutions each cost 1). Its last cell is the distance; walking it back aligns the
+    strings (evaluate/analysis.align_strings)."""
+    table = [list(range(len(b) + 1))]
     for i, ca in enumerate(a, start=1):
-        current = [i]
+        previous, current = table[-1], [i]
         for j, cb in enumerate(b, start=1):
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
+        table.append(current)
+    return table
+
+
+def edit_distance(a: str, b: str) -> int:
+    return edit_table(a, b)[-1][-1]
 
 
 def sequence_accuracy(truths: Sequence[str], predictions: Sequence[str]) -> float:

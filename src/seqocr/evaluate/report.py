@@ -20,9 +20,11 @@ import numpy as np
 from seqocr.data.images import ImageInput, as_pil
 from seqocr.evaluate.analysis import MISSING, analyse, insights
 from seqocr.evaluate.calibration import expected_calibration_error, reliability
+from seqocr.evaluate.curves import curves_png
 from seqocr.evaluate.metrics import summarize
 from seqocr.machine import describe_machine
-from seqocr.recognizer import Recognizer, load
+from seqocr.recognizer import Recognizer, image_name
+from seqocr.train.run_folder import RunFolder
 
 FAILURES_SHOWN = 12
 SUITE_STRINGS = 500  # strings of each test suite when no data is given
@@ -47,7 +49,7 @@ def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageIn
     from seqocr.evaluate.suites import suite
 
     digits = load_split("test")
-    if recognizer.model is not None and recognizer.model.family == "classifier":
+    if recognizer.family == "classifier":
         single: list[ImageInput] = list(digits.images)
         return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits", None
     strings = [(s, name) for name in REPORT_SUITES for s in suite(name, digits, SUITE_STRINGS)]
@@ -56,26 +58,27 @@ def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageIn
     return arrays, [text for (_, text), _ in strings], description, [name for _, name in strings]
 
 
-def build_report(model: str | Path, data: Path | None, out: Path) -> dict[str, Any]:
-    """Write `out` (.html) and its Markdown twin (.md, figures in `<stem>_files/`)."""
-    recognizer = load(model)
+def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, out: Path) -> dict[str, Any]:
+    """Write `out` (.html) and its Markdown twin (.md, figures in `<stem>_files/`) on
+    `recognizer` (loaded from `model`: a run folder adds its curves)."""
     run = Path(model) if Path(model).is_dir() else None
     images, truths, description, suites = report_data(recognizer, data)
-    predictions = recognizer.predict(images)
+    tensors = [recognizer.prepare(image, image_name(image, i)) for i, image in enumerate(images)]  # read once
+    predictions = recognizer.predict_tensors(tensors)
     texts = [p.text for p in predictions]
     by_suite = {}
     for name in dict.fromkeys(suites or []):
         picked = [i for i, s in enumerate(suites or []) if s == name]
         by_suite[name] = summarize([truths[i] for i in picked], [texts[i] for i in picked])
     confidences = [p.confidence for p in predictions]
-    raw = Recognizer(recognizer.model, recognizer.charset, recognizer.preprocess, recognizer.model_config, {})
-    raw_conf = [p.confidence for p in raw.predict(images)]  # temperature 1: before calibration
+    # temperature 1: the confidences before calibration
+    raw_conf = [p.confidence for p in recognizer.uncalibrated().predict_tensors(tensors)]
     correct = [t == p for t, p in zip(truths, texts, strict=True)]
     ece_before = expected_calibration_error(raw_conf, correct)
     a = analyse(truths, texts, confidences)
     found = insights(a, ece_before if recognizer.temperature != 1.0 else None)
     figures = {
-        "curves": _curves(run) if run else None,
+        "curves": curves_png(rows) if run and (rows := RunFolder(run).read_metrics()) else None,
         "lengths": _bars(a["by_length"], "string length", "whole-string accuracy (%)"),
         "positions": _bars(a["by_position"], "position in the string", "character accuracy (%)"),
         "confusions": _confusion_matrix(a["confusions"], recognizer.charset.chars),
@@ -86,7 +89,7 @@ def build_report(model: str | Path, data: Path | None, out: Path) -> dict[str, A
     context = {
         "model": str(model),
         "data": description,
-        "parameters": sum(p.numel() for p in recognizer.model.parameters()) if recognizer.model else None,
+        "parameters": recognizer.parameter_count,
         "temperature": recognizer.temperature,
         "ece_before": ece_before,
         "machine": describe_machine(),
@@ -146,30 +149,6 @@ def _png(plt: Any, fig: Any) -> bytes:
     fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
     return buffer.getvalue()
-
-
-def _curves(run: Path) -> bytes | None:
-    summary = _run_summary(run)
-    if not summary or not summary["rows"]:
-        return None
-    rows = summary["rows"]
-    plt, fig = _figure(12, 3.6)
-    epochs = [r["epoch"] for r in rows]
-    ax = fig.add_subplot(1, 3, 1)
-    ax.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
-    val = [r for r in rows if r["val_loss"] is not None]
-    ax.plot([r["epoch"] for r in val], [r["val_loss"] for r in val], "o-", label="validation")
-    ax.set(xlabel="epoch", ylabel="CTC loss per character", yscale="log", title="loss")
-    ax.legend()
-    ax = fig.add_subplot(1, 3, 2)
-    ax.plot([r["epoch"] for r in val], [100 * r["val_accuracy"] for r in val], "o-", label="string accuracy")
-    ax.plot([r["epoch"] for r in val], [100 * (1 - r["val_cer"]) for r in val], "o-", label="1 - CER")
-    ax.set(xlabel="epoch", ylabel="%", title="validation")
-    ax.legend()
-    ax = fig.add_subplot(1, 3, 3)
-    ax.plot(epochs, [r["lr"] for r in rows], "o-")
-    ax.set(xlabel="epoch", ylabel="learning rate (end of epoch)", title="learning rate")
-    return _png(plt, fig)
 
 
 def _bars(groups: dict[int, dict[str, Any]], xlabel: str, ylabel: str) -> bytes:

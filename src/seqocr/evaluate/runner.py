@@ -7,7 +7,7 @@ from typing import Any
 
 from seqocr.config import DecodeConfig
 from seqocr.data.folder import read_folder
-from seqocr.errors import SeqocrError
+from seqocr.errors import SeqocrError, attempt_each
 from seqocr.evaluate.calibration import expected_calibration_error
 from seqocr.evaluate.metrics import summarize
 from seqocr.recognizer import Recognizer
@@ -26,12 +26,12 @@ def evaluate_folder(
     folder = read_folder(data)
     problems = list(folder.problems)
     tensors, truths, paths = [], [], []
-    for path, text in folder.samples:
-        try:
-            tensors.append(recognizer.prepare(path, str(path)))
-        except SeqocrError as error:
-            problems.append(str(error))
+    prepared = attempt_each(lambda sample: recognizer.prepare(sample[0], str(sample[0])), folder.samples)
+    for (path, text), tensor in zip(folder.samples, prepared, strict=True):
+        if isinstance(tensor, SeqocrError):
+            problems.append(str(tensor))
             continue
+        tensors.append(tensor)
         if unknown := recognizer.charset.unknown_chars(text):
             problems.append(f"{path}: label {text!r} has characters the model cannot read: {unknown!r}")
         truths.append(text)

@@ -1,31 +1,14 @@
-"""Loading exported models, and the exported twin of a checkpoint kept in the user cache."""
+"""The exported twin of a checkpoint kept in the user cache."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from seqocr.charset import Charset
-from seqocr.config import ModelConfig, PreprocessConfig, from_dict
-from seqocr.data.mnist import cache_dir
 from seqocr.export.onnx import export_onnx, random_check_images
-from seqocr.export.runtime import OnnxNetwork, read_metadata
+from seqocr.export.runtime import load_onnx
+from seqocr.paths import cache_dir
 from seqocr.recognizer import Recognizer
-
-
-def load_onnx(path: str | Path, threads: int = 0) -> Recognizer:
-    network = OnnxNetwork(path, threads)
-    meta = read_metadata(network, path)
-    info = {**meta["info"], "path": str(path), "quantized": meta["quantized"]}
-    return Recognizer(
-        None,
-        Charset(meta["charset"]),
-        from_dict(PreprocessConfig, meta["preprocess"]),
-        from_dict(ModelConfig, meta["model"]),
-        info,
-        network=network,
-        temperature=meta["temperature"],
-    )
 
 
 def onnx_twin(recognizer: Recognizer, threads: int = 0) -> Recognizer:

@@ -28,12 +28,11 @@ def real_check_images(recognizer: Recognizer, folder: Path | None = None) -> lis
         return [recognizer.prepare(path, str(path)) for path in paths]
     if not set(recognizer.charset.chars) <= set("0123456789"):
         return []
-    from seqocr.config import SynthConfig
     from seqocr.data.mnist import load_split
-    from seqocr.data.synth import DigitStringSynth
+    from seqocr.evaluate.suites import suite
 
     try:
-        synth = DigitStringSynth(SynthConfig(split="test", seed=11), digits=load_split("test"))
+        digits = load_split("test")
     except SeqocrError:  # offline with no MNIST copy: the random images still check
         return []
-    return [recognizer.prepare(image) for image, _ in synth.samples(REAL_CHECK_IMAGES)]
+    return [recognizer.prepare(image) for image, _ in suite("default_1_10", digits, REAL_CHECK_IMAGES)]

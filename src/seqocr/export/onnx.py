@@ -14,17 +14,17 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from seqocr.config import to_dict
-from seqocr.data.transform import pad_batch
+from seqocr.data.transform import pad_batch, width_batches
 from seqocr.decode import decode
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel
+from seqocr.recognizer import Recognizer
 
 OPSET = 17
 LOGIT_TOLERANCE = 1e-3  # max |logit difference| accepted between PyTorch and ONNX Runtime
@@ -56,7 +56,7 @@ class ExportCheck:
 
 
 def export_onnx(
-    recognizer: Any,
+    recognizer: Recognizer,
     out: str | Path,
     check_images: list[Tensor],
     real_images: list[Tensor] | None = None,
@@ -72,9 +72,8 @@ def export_onnx(
     left at `out`."""
     real_images = real_images or []
     out = Path(out)
-    if recognizer.model is None:
-        raise SeqocrError("export needs a PyTorch model (a checkpoint or bundled name), not an .onnx file")
-    if recognizer.model.family != "ctc":
+    network = recognizer.torch_network("export")
+    if recognizer.family != "ctc":
         raise SeqocrError(
             f"ONNX export covers CTC models (crnn); this {recognizer.model_config.arch!r} model "
             "runs with the torch backend"
@@ -95,7 +94,7 @@ def export_onnx(
     os.close(handle)
     tmp = Path(tmp_name)
     try:
-        _trace(recognizer.model, tmp, recognizer.preprocess.channels, recognizer.preprocess.height)
+        _trace(network, tmp, recognizer.preprocess.channels, recognizer.preprocess.height)
         _add_metadata(tmp, metadata)
         if quantize:
             _quantize(tmp)
@@ -168,18 +167,18 @@ def _add_metadata(path: Path, metadata: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
-def compare(recognizer: Any, onnx_path: Path, images: list[Tensor], batch_size: int = 16) -> ExportCheck:
+def compare(recognizer: Recognizer, onnx_path: Path, images: list[Tensor], batch_size: int = 16) -> ExportCheck:
     """Run both backends on the same padded batches; compare logits and decoded strings."""
     from seqocr.export.runtime import OnnxNetwork
 
     network = OnnxNetwork(onnx_path)
     worst, same = 0.0, 0
-    order = sorted(range(len(images)), key=lambda i: images[i].shape[-1])
-    for start in range(0, len(order), batch_size):
-        batch, widths = pad_batch([images[i] for i in order[start : start + batch_size]])
+    model = recognizer.torch_network("the export check")
+    for chunk in width_batches([image.shape[-1] for image in images], batch_size):
+        batch, widths = pad_batch([images[i] for i in chunk])
         with torch.inference_mode():
-            expected = recognizer.model(batch, widths)
-            lengths = recognizer.model.output_lengths(widths)
+            expected = model(batch, widths)
+            lengths = model.output_lengths(widths)
         logits, onnx_lengths = network(batch, widths)
         if not torch.equal(lengths, onnx_lengths):
             return ExportCheck(len(images), float("inf"), 0.0)

@@ -12,15 +12,33 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from seqocr.charset import Charset
+from seqocr.config import ModelConfig, PreprocessConfig, from_dict
 from seqocr.errors import SeqocrError
+from seqocr.recognizer import Recognizer
+
+
+def load_onnx(path: str | Path, threads: int = 0) -> Recognizer:
+    """An exported model (.onnx written by `seqocr export`) as a Recognizer on ONNX Runtime."""
+    network = OnnxNetwork(path, threads)
+    meta = read_metadata(network, path)
+    info = {**meta["info"], "path": str(path), "quantized": meta["quantized"]}
+    return Recognizer(
+        None,
+        Charset(meta["charset"]),
+        from_dict(PreprocessConfig, meta["preprocess"]),
+        from_dict(ModelConfig, meta["model"]),
+        info,
+        network=network,
+        temperature=meta["temperature"],
+    )
 
 
 class OnnxNetwork:
     """An exported network under ONNX Runtime, with two sessions of the same graph: one
     with `threads` (0: every core) for large batches, one with a single thread for
-    batches under SMALL_BATCH images. Waking a second thread for one image costs more
-    than it saves: a single image read 0.2-0.9 ms faster (p50, end to end) on one
-    thread than on two, while batches of 64 read 10-25% faster on two."""
+    batches under SMALL_BATCH images: waking a second thread costs a few images more than
+    it saves (docs/results.md, "One thread for small batches")."""
 
     SMALL_BATCH = 32
 

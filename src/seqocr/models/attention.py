@@ -153,7 +153,7 @@ def sequence_loss(logits: Tensor, targets: Tensor, lengths: Tensor, pad: int) ->
     loss's ignore_index."""
     real = torch.arange(targets.shape[1], device=targets.device)[None, :] < lengths[:, None]
     targets = targets.masked_fill(~real, pad)
-    total = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=pad, reduction="sum")
+    total = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=pad, reduction="sum")
     return total / real.sum().clamp(min=1)
 
 

@@ -46,7 +46,7 @@ class Classifier(RecognitionModel):
         if bool((batch.target_lengths != 1).any()):
             text = next(t for t in batch.texts if len(t) != 1)
             raise SeqocrError(f"a classifier reads one character per image; got the label {text!r}")
-        return F.cross_entropy(logits, batch.targets)
+        return F.cross_entropy(logits.float(), batch.targets)
 
     def read(
         self,
@@ -57,6 +57,11 @@ class Classifier(RecognitionModel):
         temperature: float = 1.0,
     ) -> list[Decoded]:
         config = decoding or DecodeConfig()
+        if config.min_length or config.max_length is not None or config.pattern:
+            raise SeqocrError(
+                "a classifier reads one character per image: length and pattern constraints do not apply "
+                "(--allowed does)"
+            )
         allowed = Checker(config, charset).allowed_ids
         probs = (self(images).detach().float() / temperature).softmax(-1)
         ranked = probs[:, allowed].argsort(dim=1, descending=True)
@@ -108,8 +113,7 @@ class MLP(Classifier):
 
 
 class CNN(Classifier):
-    """Three 3x3 convolutions, each followed by 2x2 pooling, then a dense layer. (Two
-    convolutions per stage read no better per minute of CPU training: a third of the speed.)"""
+    """Three 3x3 convolutions, each followed by 2x2 pooling, then a dense layer."""
 
     def __init__(self, config: ModelConfig, preprocess: PreprocessConfig, num_classes: int):
         super().__init__()

@@ -55,9 +55,10 @@ def ctc_loss_of(logits: Tensor, input_lengths: Tensor, batch: Batch, charset: Ch
 
     Targets are never padded, and the summed loss is divided by the number of characters
     so that every character weighs the same (`reduction="mean"` would give a digit of a
-    10-digit string a tenth of the weight of a lone digit).
+    10-digit string a tenth of the weight of a lone digit). Computed in float32 whatever the
+    autocast precision: CTC sums log probabilities over every alignment.
     """
-    log_probs = logits.log_softmax(-1).transpose(0, 1)  # (T, B, C)
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (T, B, C)
     total = F.ctc_loss(
         log_probs,
         batch.targets,

@@ -1,29 +1,62 @@
-"""`seqocr serve`: a FastAPI app under uvicorn, models loaded once (serve/app.py)."""
+"""`seqocr serve`: a FastAPI app under uvicorn, models loaded once per worker (serve/app.py).
+
+With `--workers N`, uvicorn starts N worker processes on one port; each builds the app
+from the configuration passed in SEQOCR_SERVE_CONFIG and loads its models once, and
+each reads with 1/N of the machine's cores.
+"""
 
 from __future__ import annotations
 
 import functools
+import json
+import os
 
-from seqocr.config import ServeConfig
-from seqocr.recognizer import load
+from fastapi import FastAPI
+
+from seqocr.config import ServeConfig, from_dict, to_dict
+from seqocr.loading import load
 from seqocr.serve.deadline import DeadlineH11Protocol
+
+CONFIG_VARIABLE = "SEQOCR_SERVE_CONFIG"
+
+
+def build_app(config: ServeConfig) -> FastAPI:
+    from seqocr.serve.app import create_app
+
+    recognizers = {
+        name: load(name, config.backend, device=config.device, precision=config.precision) for name in config.models
+    }
+    return create_app(recognizers, config)
+
+
+def app_from_environment() -> FastAPI:
+    """A worker's app (uvicorn's factory): the configuration `serve` left in the environment."""
+    import torch
+
+    config = from_dict(ServeConfig, json.loads(os.environ[CONFIG_VARIABLE]))
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.workers))  # the workers share the cores
+    return build_app(config)
 
 
 def serve(config: ServeConfig) -> None:
     import uvicorn
 
-    from seqocr.serve.app import create_app
-
-    recognizers = {name: load(name, config.backend) for name in config.models}
-    app = create_app(recognizers, config)
-    print(f"seqocr: serving {', '.join(recognizers)} on http://{config.host}:{config.port}", flush=True)
-    uvicorn.run(
-        app,
-        host=config.host,
-        port=config.port,
-        http=functools.partial(DeadlineH11Protocol, request_timeout=config.request_timeout_s),  # type: ignore[arg-type]
-        timeout_keep_alive=config.keep_alive_s,
-        limit_concurrency=config.max_connections,
-        log_level="warning",
-        access_log=False,
-    )
+    app = build_app(config)  # a bad model name fails here, once, before any worker starts
+    options = {
+        "host": config.host,
+        "port": config.port,
+        "http": functools.partial(DeadlineH11Protocol, request_timeout=config.request_timeout_s),
+        "timeout_keep_alive": config.keep_alive_s,
+        "limit_concurrency": config.max_connections,
+        "log_level": "warning",
+        "access_log": False,
+    }
+    where = f"http://{config.host}:{config.port}"
+    if config.workers == 1:
+        print(f"seqocr: serving {', '.join(config.models)} on {where}", flush=True)
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
+        return
+    del app
+    os.environ[CONFIG_VARIABLE] = json.dumps(to_dict(config))
+    print(f"seqocr: serving {', '.join(config.models)} on {where} with {config.workers} workers", flush=True)
+    uvicorn.run("seqocr.serve:app_from_environment", factory=True, workers=config.workers, **options)  # type: ignore[arg-type]

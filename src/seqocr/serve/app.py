@@ -14,10 +14,10 @@ import binascii
 import io
 import json
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
-from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -25,11 +25,22 @@ from PIL import Image
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
+from torch import Tensor
 
 from seqocr.config import ServeConfig
 from seqocr.data.images import decode_image
-from seqocr.errors import SeqocrError
-from seqocr.recognizer import Prediction, Recognizer
+from seqocr.errors import SeqocrError, attempt_each
+from seqocr.recognizer import Box, Recognizer
+from seqocr.schemas import (
+    Answer,
+    Base64Request,
+    Health,
+    ImageError,
+    ModelInfo,
+    ModelsResponse,
+    RecognizeResponse,
+    UploadRequest,
+)
 from seqocr.serve.batcher import MicroBatcher
 
 FIELDS = {"images", "model"}
@@ -55,52 +66,37 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastA
         lifespan=lifespan,
     )
 
-    @app.get("/healthz")
-    async def healthz() -> dict[str, Any]:
-        return {"status": "ok", "models": list(recognizers)}
+    @app.get("/healthz", response_model=Health)
+    async def healthz() -> Health:
+        return Health(status="ok", models=list(recognizers), worker=os.getpid(), workers=config.workers)
 
-    @app.get("/v1/models")
-    async def models() -> dict[str, Any]:
-        return {
-            "default": default,
-            "models": [
-                {
-                    "name": name,
-                    "charset": r.charset.chars,
-                    "backend": r.backend,
-                    "metrics": r.info.get("metrics", {}),
-                    "images_read": batchers[name].images,
-                    "batches": batchers[name].batches,
-                }
+    @app.get("/v1/models", response_model=ModelsResponse)
+    async def models() -> ModelsResponse:
+        return ModelsResponse(
+            default=default,
+            models=[
+                ModelInfo(
+                    name=name,
+                    charset=r.charset.chars,
+                    backend=r.backend,
+                    device=str(r.device),
+                    metrics=r.info.get("metrics", {}),
+                    images_read=batchers[name].images,
+                    batches=batchers[name].batches,
+                )
                 for name, r in recognizers.items()
             ],
-        }
+        )
 
     @app.post(
         "/v1/recognize",
+        response_model=RecognizeResponse,
+        responses={422: {"model": RecognizeResponse, "description": "no image could be read"}},
         openapi_extra={
             "requestBody": {
                 "content": {
-                    "multipart/form-data": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "images": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                                "model": {"type": "string"},
-                            },
-                            "required": ["images"],
-                        }
-                    },
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "properties": {
-                                "images": {"type": "array", "items": {"type": "string", "format": "byte"}},
-                                "model": {"type": "string"},
-                            },
-                            "required": ["images"],
-                        }
-                    },
+                    "multipart/form-data": {"schema": UploadRequest.model_json_schema()},
+                    "application/json": {"schema": Base64Request.model_json_schema()},
                 }
             }
         },
@@ -113,11 +109,13 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastA
             raise HTTPException(404, f"unknown model {model!r}; available: {', '.join(recognizers)}")
         recognizer = recognizers[model]
         prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
-        good = [p for p in prepared if not isinstance(p, str)]
+        good = [p for p in prepared if not isinstance(p, SeqocrError)]
         predictions = iter(await batchers[model].read([t for t, _ in good], [b for _, b in good]) if good else [])
-        results = [{"error": p} if isinstance(p, str) else _result(next(predictions)) for p in prepared]
-        status = 200 if good else 422
-        return JSONResponse({"model": model, "results": results}, status_code=status)
+        results: list[Answer | ImageError] = [
+            ImageError(error=str(p)) if isinstance(p, SeqocrError) else next(predictions).answer() for p in prepared
+        ]
+        answer = RecognizeResponse(model=model, results=results)
+        return JSONResponse(answer.model_dump(mode="json", exclude_none=True), status_code=200 if good else 422)
 
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
@@ -217,20 +215,10 @@ def _parse_json(body: bytes) -> tuple[str | None, list[tuple[str, bytes]]]:
     return model, blobs
 
 
-def _prepare_all(recognizer: Recognizer, blobs: list[tuple[str, bytes]], config: ServeConfig) -> list[Any]:
-    """Decode and preprocess each image; a failure becomes that image's error message."""
-    prepared: list[Any] = []
-    for name, data in blobs:
-        try:
-            prepared.append(recognizer.prepare_with_box(decode_image(data, name, config.max_pixels), name))
-        except SeqocrError as error:
-            prepared.append(str(error))
-    return prepared
-
-
-def _result(p: Prediction) -> dict[str, Any]:
-    chars = [
-        {"char": c, "confidence": round(conf, 6), "x": x}
-        for c, conf, x in zip(p.text, p.char_confidences, p.char_x or [None] * len(p.text), strict=True)
-    ]
-    return {"text": p.text, "confidence": round(p.confidence, 6), "chars": chars}
+def _prepare_all(
+    recognizer: Recognizer, blobs: list[tuple[str, bytes]], config: ServeConfig
+) -> list[tuple[Tensor, Box] | SeqocrError]:
+    """Decode and preprocess each image; an image that fails keeps its error in its place."""
+    return attempt_each(
+        lambda blob: recognizer.prepare_with_box(decode_image(blob[1], blob[0], config.max_pixels), blob[0]), blobs
+    )

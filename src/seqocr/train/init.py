@@ -8,48 +8,39 @@ start as a fresh layer would. No hand-editing of state dicts, no size-mismatch c
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 import torch
 
 from seqocr.charset import Charset
-from seqocr.config import ModelConfig, PreprocessConfig, RunConfig, from_dict
+from seqocr.checkpoint import Checkpoint
+from seqocr.config import RunConfig
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel
 from seqocr.pretrained import resolve_model
-from seqocr.train.checkpoint import load_checkpoint
 
 
-def read_init(name_or_path: str) -> dict[str, Any]:
-    path = resolve_model(name_or_path)
-    data = load_checkpoint(path)
-    if not all(key in data for key in ("charset", "model", "preprocess", "state_dict")):
-        raise SeqocrError(f"{path}: not a seqocr model checkpoint")
-    return data
+def read_init(name_or_path: str) -> Checkpoint:
+    return Checkpoint.load(resolve_model(name_or_path))
 
 
-def with_init_geometry(config: RunConfig, init: dict[str, Any]) -> RunConfig:
+def with_init_geometry(config: RunConfig, init: Checkpoint) -> RunConfig:
     """The run's model and preprocessing become the initial model's: its weights fit them."""
-    return replace(
-        config,
-        model=from_dict(ModelConfig, init["model"]),
-        preprocess=from_dict(PreprocessConfig, init["preprocess"]),
-    )
+    return replace(config, model=init.model, preprocess=init.preprocess)
 
 
-def load_initial_weights(model: RecognitionModel, init: dict[str, Any], charset: Charset) -> str:
+def load_initial_weights(model: RecognitionModel, init: Checkpoint, charset: Charset) -> str:
     """Copy `init`'s weights into `model`, mapping class rows by character; says what it kept."""
-    old = Charset(init["charset"])
-    weights = dict(init["state_dict"])
+    old = init.charset
+    weights = dict(init.weights)
     own = model.state_dict()
     for name in model.class_indexed:
         fresh = own[name].clone()
         fresh[charset.blank] = weights[name][old.blank]
         for char in charset.chars:
             if char in old.chars:
-                fresh[charset.encode(char)[0]] = weights[name][old.encode(char)[0]]
-        if fresh.shape[0] > charset.num_classes:  # an attention model's EOS and BOS rows follow the characters
-            fresh[charset.num_classes :] = weights[name][old.num_classes :]
+                fresh[charset.id_of(char)] = weights[name][old.id_of(char)]
+        if fresh.shape[0] > charset.num_classes:  # an attention model's rows for its EOS and BOS tokens
+            fresh[[charset.eos, charset.bos]] = weights[name][[old.eos, old.bos]]
         weights[name] = fresh
     mismatched = [k for k in own if k in weights and weights[k].shape != own[k].shape]
     if mismatched or set(own) != set(weights):

@@ -16,12 +16,18 @@ def digits() -> RunConfig:
 
     Rendering an augmented string costs about as much as training on it, so two
     processes render and the model trains on the cores they leave: torch's threads wait
-    on each other when a renderer takes one of their cores. On 2 cores a lighter
-    model (--height 24 --hidden 128) trained at 270 images/s with one thread beside two
-    renderers, at 170 with two threads beside one. (Folder training, whose data costs
-    little, does better with every core.)"""
+    on each other when a renderer takes one of their cores (docs/results.md, `make run`
+    training time). Folder training, whose data costs little, uses every core."""
     workers = 2
     return RunConfig(train=TrainConfig(workers=workers, threads=threads_beside(workers)))
+
+
+def auto_workers(gpu: bool) -> int:
+    """`--workers auto`: on a GPU, every core this process's share leaves beside the
+    trainer (up to 8; torchrun's processes share the machine's cores); on the CPU, the
+    recipe's balance of renderers and torch threads (digits: 2)."""
+    cores = (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return max(1, min(8, cores - 1)) if gpu else 2
 
 
 def threads_beside(workers: int) -> int:
@@ -47,10 +53,9 @@ def folder() -> RunConfig:
 def captcha() -> RunConfig:
     """captcha_images_v2 (200x50, 5 of 19 symbols): the folder recipe, started from the
     bundled `digits` model (and so with its geometry). From scratch, a few hundred
-    captchas leave CTC on its all-blank plateau for minutes, and where and how it leaves
-    depends on the seed: held-out accuracy on one split came out anywhere from 49% to 99%.
-    A model that already reads digit strings knows strokes and alignment: with both seeds
-    tried it read about 75% of the held-out captchas after one minute and 98.5% after four."""
+    captchas leave CTC on its all-blank plateau for minutes, for as long as the seed
+    decides; a model that already reads digit strings knows strokes and alignment
+    (docs/results.md, Captchas)."""
     config = folder()
     return replace(
         config,

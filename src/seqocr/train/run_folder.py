@@ -9,6 +9,7 @@ from typing import Any
 
 from seqocr.config import RunConfig, from_dict, to_dict
 from seqocr.errors import SeqocrError
+from seqocr.evaluate.curves import curves_png
 
 
 class RunFolder:
@@ -62,34 +63,15 @@ class RunFolder:
         _write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
     def plot(self) -> None:
+        """curves.png: the loss, validation and learning-rate curves so far."""
         rows = self.read_metrics()
         if not rows:
             return
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        epochs = [r["epoch"] for r in rows]
-        fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8))
-        ax_loss.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
-        validated = [r for r in rows if r["val_accuracy"] is not None]
-        if validated:
-            ax_loss.plot([r["epoch"] for r in validated], [r["val_loss"] for r in validated], "o-", label="validation")
-        ax_loss.set(xlabel="epoch", ylabel="CTC loss", yscale="log", title="loss")
-        ax_loss.legend()
-        val_epochs = [r["epoch"] for r in validated]
-        ax_acc.plot(val_epochs, [100 * r["val_accuracy"] for r in validated], "o-", label="string accuracy")
-        ax_acc.plot(val_epochs, [100 * (1 - r["val_cer"]) for r in validated], "o-", label="1 - CER")
-        ax_acc.set(xlabel="epoch", ylabel="%", title="validation")
-        ax_acc.legend()
-        fig.tight_layout()
         tmp = self.plot_path.with_suffix(".tmp.png")
         try:
-            fig.savefig(tmp, dpi=90)
+            tmp.write_bytes(curves_png(rows))
             os.replace(tmp, self.plot_path)
         finally:
-            plt.close(fig)
             tmp.unlink(missing_ok=True)
 
 

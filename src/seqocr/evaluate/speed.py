@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from seqocr.data.images import ImageInput
-from seqocr.recognizer import Recognizer, load
+from seqocr.loading import load
+from seqocr.recognizer import Recognizer
 
 LATENCY_IMAGES = 1000  # single-image timings: enough that a slow minute on a shared VM moves p50 little
 
@@ -27,12 +28,10 @@ def bench_images(data: Path | None, count: int) -> list[ImageInput]:
 
         paths: list[ImageInput] = [path for path, _ in read_folder(data).samples]
         return (paths * (count // max(len(paths), 1) + 1))[:count]
-    from seqocr.config import SynthConfig
     from seqocr.data.mnist import load_split
-    from seqocr.data.synth import DigitStringSynth
+    from seqocr.evaluate.suites import suite
 
-    synth = DigitStringSynth(SynthConfig(split="test", seed=5), digits=load_split("test"))
-    return [image for image, _ in synth.samples(count)]
+    return [image for image, _ in suite("default_1_10", load_split("test"), count)]
 
 
 def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
@@ -85,15 +84,23 @@ def percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
-def run_bench(model: str, backends: list[str], images: list[ImageInput], workers: int = 0) -> dict[str, Any]:
+def run_bench(
+    model: str,
+    backends: list[str],
+    images: list[ImageInput],
+    workers: int = 0,
+    device: str = "cpu",
+    precision: str = "32",
+) -> dict[str, Any]:
     """Every backend in one process (all cores to its threads), then in `workers`
-    one-thread processes (default: one per core; 1 skips it)."""
+    one-thread processes (default: one per core; 1 skips it). On a GPU (`device`), the
+    torch backend alone, in this process."""
     workers = workers or os.cpu_count() or 1
     results: dict[str, Any] = {"model": str(model), "backends": {}}
     for backend in backends:
-        recognizer = load(model, backend)
-        results["backends"][backend] = measure(recognizer, images)
-        if workers > 1:
+        recognizer = load(model, backend, device="cpu" if backend == "onnx" else device, precision=precision)
+        results["backends"][backend] = {"device": str(recognizer.device), **measure(recognizer, images)}
+        if workers > 1 and recognizer.device.type == "cpu":
             results["backends"][backend]["processes"] = measure_pool(model, backend, images, workers)
     return results
 

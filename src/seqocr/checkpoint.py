@@ -1,0 +1,199 @@
+"""The checkpoint: one typed record, the only code that knows a checkpoint file's keys.
+
+A file holds tensors and plain Python values only (the configs as dicts, the charset as
+a string), so `torch.load(..., weights_only=True)` reads it without running code from
+it. Weights are stored on the CPU, so a model trained on a GPU loads on a laptop and the
+other way round. Saving is atomic: serialised in memory, written to a temporary file,
+renamed; a full disk leaves the previous file as it was.
+
+Training (best.pt, last.pt, `--init`), calibration, inference and export all read and
+write checkpoints through `Checkpoint`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from seqocr import __version__
+from seqocr.charset import Charset
+from seqocr.config import ModelConfig, PreprocessConfig, from_dict, to_dict
+from seqocr.errors import SeqocrError
+from seqocr.models import RecognitionModel, build_model
+
+FORMAT = "seqocr-checkpoint"
+VERSION = 1
+REQUIRED = ("charset", "model", "preprocess", "state_dict")
+# What `last.pt` adds to resume a run: the optimizer, the loop's counters, the weight average.
+RESUME_KEYS = ("optimizer", "state", "averaged")
+
+
+class CheckpointWriteError(SeqocrError):
+    """A checkpoint could not be written (a full disk, a file-size limit); the previous one stays."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A trained model as a file: what it reads, how it sees, its weights and how sure to be.
+
+    `resume` holds, in `last.pt` only, what continuing the run needs (RESUME_KEYS)."""
+
+    charset: Charset
+    model: ModelConfig
+    preprocess: PreprocessConfig
+    weights: dict[str, Tensor]
+    temperature: float = 1.0  # confidences are softmax(logits / temperature)
+    calibration: dict[str, Any] | None = None  # how the temperature was fitted
+    metrics: dict[str, Any] = field(default_factory=dict)  # the run's best validation figures
+    command: str = ""  # the command line that trained it
+    seqocr: str = __version__  # the version that wrote it
+    resume: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        network: RecognitionModel,
+        charset: Charset,
+        model: ModelConfig,
+        preprocess: PreprocessConfig,
+        **fields: Any,
+    ) -> Checkpoint:
+        """A record of `network`'s current weights (copied to the CPU)."""
+        return cls(charset, model, preprocess, cpu_state(network.state_dict()), **fields)
+
+    def holding(self, network: RecognitionModel, **fields: Any) -> Checkpoint:
+        """This record with `network`'s current weights (copied to the CPU) and `fields` changed."""
+        return replace(self, weights=cpu_state(network.state_dict()), **fields)
+
+    def build_model(self, where: str = "checkpoint") -> RecognitionModel:
+        """The network this checkpoint describes, holding its weights, in evaluation mode."""
+        network = build_model(self.model, self.preprocess, self.charset.num_classes)
+        try:
+            network.load_state_dict(self.weights)
+        except RuntimeError as error:
+            first = str(error).splitlines()[1].strip() if "\n" in str(error) else str(error)
+            raise SeqocrError(f"{where}: weights do not match the architecture it names ({first})") from None
+        return network.eval()
+
+    def calibrated(self, temperature: float, calibration: dict[str, Any] | None = None) -> Checkpoint:
+        return replace(self, temperature=temperature, calibration=calibration)
+
+    def save(self, path: str | Path) -> None:
+        payload: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "charset": self.charset.chars,
+            "model": to_dict(self.model),
+            "preprocess": to_dict(self.preprocess),
+            "state_dict": self.weights,
+            "temperature": self.temperature,
+            "metrics": self.metrics,
+            "command": self.command,
+            "seqocr": self.seqocr,
+            **({"calibration": self.calibration} if self.calibration is not None else {}),
+            **self.resume,
+        }
+        write_atomic(path, payload)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Checkpoint:
+        """Read a checkpoint safely; any problem is one SeqocrError naming the file."""
+        data = upgrade(read_payload(path), path)
+        try:
+            return cls(
+                charset=Charset(data["charset"]),
+                model=from_dict(ModelConfig, data["model"]),
+                preprocess=from_dict(PreprocessConfig, data["preprocess"]),
+                weights=data["state_dict"],
+                temperature=float(data["temperature"]),
+                calibration=data.get("calibration"),
+                metrics=dict(data["metrics"]),
+                command=str(data["command"] or ""),
+                seqocr=str(data["seqocr"]),
+                resume={key: data[key] for key in RESUME_KEYS if key in data},
+            )
+        except (ValueError, TypeError, SeqocrError) as error:
+            raise SeqocrError(f"{path}: checkpoint configuration unreadable ({error})") from None
+
+
+def upgrade(data: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """A payload of any version this seqocr reads, in the current version's shape. Files
+    written before the temperature, the command or the version were recorded load with
+    the values they behaved by (temperature 1)."""
+    if data.get("version", 0) > VERSION:
+        raise SeqocrError(f"{path}: checkpoint version {data['version']} is newer than this seqocr reads")
+    missing = [key for key in REQUIRED if key not in data]
+    if missing:
+        raise SeqocrError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    defaults = {"temperature": 1.0, "metrics": {}, "command": "", "seqocr": "unknown"}
+    return {**defaults, **{k: v for k, v in data.items() if v is not None or k not in defaults}}
+
+
+def read_payload(path: str | Path) -> dict[str, Any]:
+    """The raw dictionary of a seqocr checkpoint file, read without unpickling objects."""
+    path = Path(path)
+    if not path.is_file():
+        raise SeqocrError(f"{path}: no such checkpoint file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        # torch's message advises weights_only=False, which would run whatever the file holds: never pass it on
+        if "unsupported global" in str(error).lower():
+            raise SeqocrError(f"{path}: not a safe seqocr checkpoint (it holds pickled Python objects)") from None
+        raise SeqocrError(f"{path}: not a readable seqocr checkpoint (not a checkpoint file)") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SeqocrError(f"{path}: not a readable seqocr checkpoint ({reason})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise SeqocrError(f"{path}: not a seqocr checkpoint")
+    return data
+
+
+def write_atomic(path: str | Path, payload: dict[str, Any]) -> None:
+    """Write atomically: serialised in memory, written to a temporary file, renamed. A disk
+    that fills up leaves the previous file as it was and no temporary file behind."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": VERSION, **payload}, buffer)
+    data = buffer.getbuffer()
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is meant to be shared
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as error:
+        free = shutil.disk_usage(path.parent).free if path.parent.is_dir() else 0
+        raise CheckpointWriteError(
+            f"{path.parent}: cannot write {path.name} ({error.strerror or error}; it needs "
+            f"{len(data) / 1e6:.1f} MB, {free / 1e6:.1f} MB free)"
+        ) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def cpu_state(state: Any) -> Any:
+    """A state dict (or optimizer state, nested) with every tensor detached on the CPU."""
+    if isinstance(state, Tensor):
+        return state.detach().cpu()
+    if isinstance(state, dict):
+        return {key: cpu_state(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(cpu_state(value) for value in state)
+    return state

@@ -1,0 +1,241 @@
+"""Reading and measuring: `predict`, `classify`, `eval`, `report`, `calibrate`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from seqocr.cli.options import (
+    add_decode_options,
+    add_device_options,
+    bounded,
+    count,
+    decode_config,
+    shard,
+    write_json,
+)
+from seqocr.errors import SeqocrError
+
+
+def add_commands(commands: Any) -> None:
+    predict = commands.add_parser("predict", help="read images, files or folders (JSON lines with --json)")
+    predict.add_argument(
+        "images",
+        nargs="*",
+        help="image files; put names that start with a dash after --: seqocr predict -- -1.png; "
+        "folders are read recursively",
+    )
+    predict.add_argument(
+        "--files-from", metavar="LIST", help="also read the files listed here, one per line (-: stdin)"
+    )
+    predict.add_argument("--shard", type=shard, metavar="I/N", help="read only every N-th file from the I-th (0-based)")
+    predict.add_argument("--skip-done", type=Path, metavar="OUT.jsonl", help="skip files this JSON lines file answered")
+    predict.add_argument("--out", type=Path, metavar="OUT.jsonl", help="append JSON lines here (implies --json)")
+    predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
+    predict.add_argument("--json", action="store_true", help="one JSON object per line")
+    predict.add_argument("--batch-size", type=count, default=64)
+    predict.add_argument(
+        "--reject-below", type=bounded(float, 0), metavar="P", help="mark answers with confidence below P as rejected"
+    )
+    add_decode_options(predict)
+    predict.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
+    add_device_options(predict, default="cpu")
+    predict.add_argument(
+        "--workers",
+        type=count,
+        default=1,
+        help="read in this many one-thread processes (many images: one per core is fastest)",
+    )
+    predict.add_argument(
+        "--show-attention",
+        type=Path,
+        metavar="OUT.png",
+        help="attention models: draw where each character was read (OUT-N.png for several images)",
+    )
+    predict.add_argument("--no-progress", action="store_true", help="no progress bar for large inputs")
+    predict.set_defaults(handler=predict_files)
+
+    classify = commands.add_parser("classify", help="read one handwritten digit per image")
+    classify.add_argument("images", nargs="+", help="image files, one digit each (any size, either polarity)")
+    classify.add_argument("--model", default="digit", help="bundled name, checkpoint or run folder")
+    classify.add_argument("--json", action="store_true", help="one JSON object per line")
+    classify.add_argument("--batch-size", type=count, default=64)
+    add_device_options(classify, default="cpu")
+    classify.set_defaults(handler=classify_files)
+
+    evaluate = commands.add_parser("eval", help="measure a model on a labelled folder")
+    evaluate.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
+    evaluate.add_argument("--data", required=True, type=Path, help="folder with labels.tsv or label-named images")
+    evaluate.add_argument("--json", type=Path, help="also write the metrics here as JSON (-: standard output)")
+    evaluate.add_argument("--batch-size", type=count, default=64)
+    add_decode_options(evaluate)
+    evaluate.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
+    add_device_options(evaluate, default="cpu")
+    evaluate.set_defaults(handler=evaluate_model)
+
+    report = commands.add_parser("report", help="an HTML and Markdown report on a run or model, with insights")
+    report.add_argument("model", help="a run folder (adds its curves and config), checkpoint, .onnx or bundled name")
+    report.add_argument("--data", type=Path, help="a labelled folder (default for digit models: MNIST test strings)")
+    report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file (Markdown beside it)")
+    add_device_options(report, default="cpu")
+    report.set_defaults(handler=write_report)
+
+    calibrate = commands.add_parser("calibrate", help="fit a model's confidence temperature on labelled data")
+    calibrate.add_argument("model", help="bundled name, checkpoint or run folder")
+    calibrate.add_argument("--data", required=True, type=Path, help="labelled validation images (not the test set)")
+    calibrate.add_argument("--out", required=True, type=Path, help="the calibrated checkpoint to write")
+    calibrate.set_defaults(handler=calibrate_model)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from seqocr.loading import load
+
+    return load(args.model, getattr(args, "backend", "torch"), device=args.device, precision=args.precision)
+
+
+def predict_files(args: argparse.Namespace) -> int:
+    """Read every file, a chunk at a time; an unusable one gets a one-line error in its
+    place and the rest are still read. Exit status 1 when any could not be read."""
+    from tqdm import tqdm
+
+    from seqocr.stream import answered, list_inputs, read_in_chunks, take_shard
+
+    paths = list_inputs(args.images, args.files_from)
+    if not paths and not args.images and args.files_from is None:
+        raise SeqocrError("predict: give image files or folders, or --files-from LIST")
+    if args.shard:
+        paths = take_shard(paths, *args.shard)
+    if args.skip_done:
+        done = answered(args.skip_done)
+        paths = [p for p in paths if p not in done]
+    if args.show_attention and args.workers > 1:
+        raise SeqocrError("--show-attention reads in one process: leave out --workers")
+    decoding = decode_config(args)
+    as_json = args.json or args.out is not None
+    sink = args.out.open("a") if args.out is not None else sys.stdout
+    failures = 0
+    attention: dict[int, Any] = {}
+    try:
+        with _reader(args, decoding) as (read, recognizer):
+            if args.show_attention:
+                recognizer.require("attention", "--show-attention")
+            bar = tqdm(total=len(paths), unit="img", disable=args.no_progress or len(paths) < 2000, file=sys.stderr)
+            for index, (path, outcome) in enumerate(read_in_chunks(read, paths)):
+                bar.update()
+                if isinstance(outcome, SeqocrError):
+                    failures += 1
+                    print(f"seqocr: error: {outcome}", file=sys.stderr)
+                    if as_json:
+                        sink.write(json.dumps({"path": path, "error": str(outcome)}) + "\n")
+                    continue
+                if as_json:
+                    row = outcome.answer(args.reject_below).model_dump(exclude_none=True)
+                    sink.write(json.dumps({"path": path, **row}) + "\n")
+                else:
+                    rejected = (
+                        "\trejected" if args.reject_below is not None and outcome.confidence < args.reject_below else ""
+                    )
+                    sink.write(f"{path}\t{outcome.text}\t{outcome.confidence:.4f}{rejected}\n")
+                    for rank, (text, confidence) in enumerate(outcome.alternatives[1:], start=2):
+                        sink.write(f"{path}\t#{rank} {text}\t{confidence:.4f}\n")
+                if args.show_attention:
+                    attention[index] = (recognizer.prepare(path, path), outcome)
+            bar.close()
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+    if args.show_attention:
+        _draw_attention(args.show_attention, attention, len(paths))
+    return 1 if failures else 0
+
+
+@contextlib.contextmanager
+def _reader(args: argparse.Namespace, decoding: Any) -> Iterator[tuple[Any, Any]]:
+    """(read a list of paths, the recognizer or None): one recognizer here, or a pool of
+    one-thread processes each holding the model (--workers)."""
+    if args.workers <= 1:
+        recognizer = _load(args)
+        yield (lambda part: recognizer.read_each([(p, p) for p in part], args.batch_size, decoding)), recognizer
+        return
+    from seqocr.pool import ReadingPool
+
+    if args.device not in ("cpu", "auto"):
+        raise SeqocrError("--workers reads in CPU processes; on a GPU leave it out and raise --batch-size")
+    with ReadingPool(args.model, args.backend, args.workers) as pool:
+        yield (lambda part: pool.read_each(part, args.batch_size, decoding)), None
+
+
+def _draw_attention(out: Path, readings: dict[int, Any], total: int) -> None:
+    from seqocr.evaluate.attention_map import draw_attention
+
+    suffix = out.suffix or ".png"
+    for index, (tensor, p) in readings.items():
+        target = out.with_suffix(suffix) if total == 1 else out.with_name(f"{out.stem}-{index + 1}{suffix}")
+        if not p.text:
+            print(f"seqocr: nothing read in image {index + 1}: no attention to draw", file=sys.stderr)
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            draw_attention(tensor, p.text, p.attention).save(target)
+        except (OSError, ValueError) as error:  # unwritable, or an extension PIL cannot write
+            raise SeqocrError(f"{target}: cannot write the attention picture ({error})") from None
+        print(f"attention of image {index + 1} drawn in {target}", file=sys.stderr)
+
+
+def classify_files(args: argparse.Namespace) -> int:
+    """One digit per image; an unusable image gets a one-line error and the rest are still read."""
+    recognizer = _load(args)
+    if recognizer.family != "classifier":
+        raise SeqocrError(f"{args.model}: not a single-character classifier; read strings with seqocr predict")
+    failures = 0
+    for path, outcome in zip(
+        args.images, recognizer.read_each([(p, p) for p in args.images], args.batch_size), strict=True
+    ):
+        if isinstance(outcome, SeqocrError):
+            failures += 1
+            print(f"seqocr: error: {outcome}", file=sys.stderr)
+            if args.json:
+                print(json.dumps({"path": path, "error": str(outcome)}))
+        elif args.json:
+            print(json.dumps({"path": path, "digit": outcome.text, "confidence": round(outcome.confidence, 6)}))
+        else:
+            print(f"{path}\t{outcome.text}\t{outcome.confidence:.4f}")
+    return 1 if failures else 0
+
+
+def evaluate_model(args: argparse.Namespace) -> int:
+    from seqocr.evaluate.runner import evaluate_folder, format_summary
+
+    summary = evaluate_folder(_load(args), args.data, args.batch_size, decode_config(args))
+    for problem in summary["problems"]:
+        print(f"seqocr: warning: {problem}", file=sys.stderr)
+    print(format_summary(summary), file=sys.stderr if str(args.json) == "-" else sys.stdout)
+    if args.json:
+        write_json(args.json, summary)
+    return 0
+
+
+def write_report(args: argparse.Namespace) -> int:
+    from seqocr.evaluate.report import build_report
+
+    context = build_report(_load(args), args.model, args.data, args.out)
+    print("\n".join(f"- {line}" for line in context["insights"]))
+    print(f"wrote {args.out} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+def calibrate_model(args: argparse.Namespace) -> int:
+    from seqocr.evaluate.calibration import calibrate_on_folder
+    from seqocr.loading import load
+
+    result = calibrate_on_folder(load(args.model), args.data, args.out)
+    print(
+        f"wrote {args.out}: temperature {result.temperature:.3f} fitted on {result.images} images, "
+        f"ECE {100 * result.ece_before:.2f}% -> {100 * result.ece_after:.2f}%"
+    )
+    return 0

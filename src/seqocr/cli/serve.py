@@ -1,0 +1,75 @@
+"""`seqocr serve` (the HTTP service) and `seqocr models` (the bundled models)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from seqocr.cli.options import add_device_options, count, non_negative_int, positive_float
+
+
+def add_commands(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="an HTTP service and a drawing page")
+    serve.add_argument(
+        "--model",
+        action="append",
+        help="a model to serve (repeat for several; default digits); the first is the default",
+    )
+    serve.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    add_device_options(serve, default="cpu")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=non_negative_int, default=8000)
+    serve.add_argument(
+        "--workers", type=count, default=1, help="worker processes, each loading the models once (one per core)"
+    )
+    serve.add_argument("--max-body-mb", type=positive_float, default=8.0, help="largest request body")
+    serve.add_argument("--max-images", type=count, default=64, help="most images per request")
+    serve.add_argument("--max-pixels", type=count, default=4_000_000, help="largest image, in pixels")
+    serve.add_argument(
+        "--max-request-pixels", type=count, default=16_000_000, help="all images of one request, in pixels"
+    )
+    serve.add_argument(
+        "--request-timeout", type=positive_float, default=30.0, help="seconds a request may take to arrive whole"
+    )
+    serve.add_argument("--keep-alive", type=count, default=5, help="seconds an idle connection stays open")
+    serve.add_argument("--max-connections", type=count, default=256, help="connections at once (more get 503)")
+    serve.set_defaults(handler=run_service)
+
+    models = commands.add_parser("models", help="list bundled models")
+    models.set_defaults(handler=list_models)
+
+
+def run_service(args: argparse.Namespace) -> int:
+    from seqocr.config import ServeConfig
+    from seqocr.serve import serve
+
+    serve(
+        ServeConfig(
+            models=tuple(args.model or ["digits"]),
+            backend=args.backend,
+            device=args.device,
+            precision=args.precision,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+            max_images=args.max_images,
+            max_pixels=args.max_pixels,
+            max_request_pixels=args.max_request_pixels,
+            request_timeout_s=args.request_timeout,
+            keep_alive_s=args.keep_alive,
+            max_connections=args.max_connections,
+        )
+    )
+    return 0
+
+
+def list_models(args: argparse.Namespace) -> int:
+    from seqocr.checkpoint import Checkpoint
+    from seqocr.pretrained import bundled_models, resolve_model
+
+    for name in bundled_models():
+        path = resolve_model(name)
+        print(f"{name}\t{path}\t{json.dumps(Checkpoint.load(path).metrics)}")
+    return 0

@@ -1,0 +1,165 @@
+"""`seqocr train`: a recipe (preset) with the user's options on top, trained into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from seqocr.cli.options import (
+    add_device_options,
+    add_synth_options,
+    count,
+    effects,
+    fraction,
+    non_negative_float,
+    positive_float,
+    stages,
+    workers_or_auto,
+)
+from seqocr.config import RunConfig
+from seqocr.train.presets import PRESETS
+
+# On a GPU the default batch is this many times the recipe's, and the learning rate
+# grows with its square root (Adam's rule of thumb): a GPU idles on batches of 64.
+GPU_BATCH_SCALE = 4
+
+
+def add_commands(commands: Any) -> None:
+    train = commands.add_parser("train", help="train a recognizer into a run folder")
+    train.add_argument("--preset", choices=sorted(PRESETS), help="a recipe (default: digits, or folder with --data)")
+    train.add_argument("--data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
+    train.add_argument("--val", type=Path, help="a separate validation folder (default: hold out --val-split)")
+    train.add_argument(
+        "--val-split",
+        type=fraction,
+        help="share of --data held out for validation (default: 0.2 of 1,000 images or more, none of fewer)",
+    )
+    train.add_argument("--charset", help="the characters to read (default: those found in the labels)")
+    train.add_argument("--init", help="start from this model: a bundled name, checkpoint or run folder")
+    train.add_argument(
+        "--ema", type=fraction, help="keep a moving average of the weights with this decay, e.g. 0.999 (default off)"
+    )
+    train.add_argument("--height", type=count, help="model input height in pixels")
+    train.add_argument("--channels", type=int, choices=(1, 3), help="1: grayscale, 3: colour")
+    train.add_argument("--no-augment", action="store_true", help="train on folder images unchanged")
+    train.add_argument(
+        "--synthetic",
+        type=non_negative_float,
+        metavar="R",
+        help="synthetic digit strings per folder image each epoch (default: 1 under 1,000 images, else 0)",
+    )
+    train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
+    train.add_argument("--epochs", type=count)
+    train.add_argument(
+        "--batch-size", type=count, help=f"per process (default: the recipe's; x{GPU_BATCH_SCALE} on a GPU)"
+    )
+    train.add_argument(
+        "--lr",
+        type=positive_float,
+        help="peak learning rate (default: the recipe's; x2 on a GPU with its default batch)",
+    )
+    train.add_argument("--weight-decay", type=non_negative_float, help="AdamW weight decay")
+    train.add_argument("--samples-per-epoch", type=count)
+    train.add_argument("--val-samples", type=count)
+    train.add_argument("--patience", type=count, help="stop after this many epochs without improvement")
+    train.add_argument("--seed", type=int)
+    train.add_argument("--max-minutes", type=non_negative_float, help="stop after this much training time")
+    train.add_argument("--threads", type=count, help="torch threads (default: the preset's, else all cores)")
+    train.add_argument(
+        "--workers",
+        type=workers_or_auto,
+        help="data worker processes (0: render in the trainer; auto: every core the trainer leaves)",
+    )
+    add_device_options(train)
+    train.add_argument(
+        "--arch", help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit)"
+    )
+    train.add_argument("--stem", type=count, help="crnn, attention: channels of the stride-2 first convolution")
+    train.add_argument(
+        "--stages", type=stages, help="crnn, attention: backbone stages, CHANNELS[:POOL_H:POOL_W],... (32:2:2,64,...)"
+    )
+    train.add_argument("--sequence", choices=("conv", "lstm"), help="crnn: sequence model after the backbone")
+    train.add_argument("--hidden", type=count, help="width of the sequence model (or dense layers)")
+    train.add_argument("--dropout", type=fraction, help="dropout in the sequence model and before the output")
+    add_synth_options(train, defaults=False)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_training)
+
+
+def run_training(args: argparse.Namespace) -> int:
+    from seqocr.train.loop import train
+
+    config = train_config_from(args)
+    command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
+    best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
+        print(f"best checkpoint: {best}")
+    return 0
+
+
+def train_config_from(args: argparse.Namespace) -> RunConfig:
+    """The preset's RunConfig with every option the user gave applied on top."""
+    from seqocr.device import resolve_device
+    from seqocr.train.presets import auto_workers, preset, threads_beside
+
+    name = args.preset or ("folder" if args.data else "digits")
+    config = preset(name)
+    on_gpu = resolve_device(args.device).type == "cuda"
+    workers = auto_workers(on_gpu) if args.workers == "auto" else args.workers
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size or (config.train.batch_size * GPU_BATCH_SCALE if on_gpu else None),
+        "lr": args.lr or (config.train.lr * math.sqrt(GPU_BATCH_SCALE) if on_gpu and not args.batch_size else None),
+        "weight_decay": args.weight_decay,
+        "samples_per_epoch": args.samples_per_epoch,
+        "val_samples": args.val_samples,
+        "patience": args.patience,
+        "seed": args.seed,
+        "max_minutes": args.max_minutes,
+        "threads": args.threads,
+        "workers": workers,
+        "init": args.init,
+        "ema": args.ema,
+        "device": args.device,
+        "precision": args.precision,
+    }
+    if workers is not None and args.threads is None and config.train.threads:
+        # the preset's threads are the cores its own workers leave: follow the workers asked for
+        overrides["threads"] = threads_beside(workers)
+    default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
+    train_config = replace(
+        config.train, out=str(args.out or default_out), **{k: v for k, v in overrides.items() if v is not None}
+    )
+    synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style, "effects": effects(args) or None}
+    data = {
+        "path": str(args.data) if args.data else None,
+        "val_path": str(args.val) if args.val else None,
+        "val_split": args.val_split,
+        "augment": False if args.no_augment else None,
+        "synthetic": args.synthetic,
+    }
+    preprocess = {"height": args.height, "channels": args.channels}
+    model = {
+        "arch": args.arch,
+        "stem": args.stem,
+        "stages": args.stages,
+        "sequence": args.sequence,
+        "hidden": args.hidden,
+        "dropout": args.dropout,
+    }
+    charset = args.charset if args.charset is not None else ("" if args.data else config.charset)
+    return replace(
+        config,
+        train=train_config,
+        synth=replace(config.synth, **{k: v for k, v in synth.items() if v is not None}),
+        data=replace(config.data, **{k: v for k, v in data.items() if v is not None}),
+        preprocess=replace(config.preprocess, **{k: v for k, v in preprocess.items() if v is not None}),
+        model=replace(config.model, **{k: v for k, v in model.items() if v is not None}),
+        charset=charset,
+    )

@@ -1,0 +1,41 @@
+"""A run's training curves (loss, validation accuracy, learning rate) as one PNG: the
+run folder's `curves.png` and the report's figure."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+
+def curves_png(rows: list[dict[str, Any]]) -> bytes:
+    """Rows of a run's metrics.jsonl -> a three-panel PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(12, 3.6))
+    epochs = [r["epoch"] for r in rows]
+    validated = [r for r in rows if r["val_accuracy"] is not None]
+    val_epochs = [r["epoch"] for r in validated]
+    ax = fig.add_subplot(1, 3, 1)
+    ax.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
+    if validated:
+        ax.plot(val_epochs, [r["val_loss"] for r in validated], "o-", label="validation")
+    ax.set(xlabel="epoch", ylabel="loss per character", yscale="log", title="loss")
+    ax.legend()
+    ax = fig.add_subplot(1, 3, 2)
+    ax.plot(val_epochs, [100 * r["val_accuracy"] for r in validated], "o-", label="string accuracy")
+    ax.plot(val_epochs, [100 * (1 - r["val_cer"]) for r in validated], "o-", label="1 - CER")
+    ax.set(xlabel="epoch", ylabel="%", title="validation")
+    ax.legend()
+    ax = fig.add_subplot(1, 3, 3)
+    ax.plot(epochs, [r["lr"] for r in rows], "o-")
+    ax.set(xlabel="epoch", ylabel="learning rate (end of epoch)", title="learning rate")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format="png", dpi=90)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,77 @@
+"""Reading many files: folders listed recursively, a list file, a share of the list for
+one machine (`--shard I/N`), files already answered skipped (`--skip-done`), answers
+given a chunk at a time so memory stays flat however many millions there are."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from seqocr.data.folder import IMAGE_SUFFIXES
+from seqocr.errors import SeqocrError
+from seqocr.recognizer import Prediction
+
+CHUNK = 512  # files read per call: large enough to batch well, small enough to answer often
+
+Reader = Callable[[list[str]], list[Prediction | SeqocrError]]
+
+
+def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[str]:
+    """The files to read, in a stable order: each named file, each folder's images (all
+    depths, sorted), then each line of `files_from` ("-": standard input)."""
+    paths: list[str] = []
+    for name in inputs:
+        path = Path(name)
+        images = (
+            sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+            if path.is_dir()
+            else []
+        )
+        if images:
+            paths += images
+        else:
+            paths.append(name)  # a missing file, or a folder with no images, is answered with its error
+    if files_from is not None:
+        paths += _list_file(files_from)
+    return paths
+
+
+def _list_file(name: str) -> list[str]:
+    import sys
+
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise SeqocrError(f"{name}: cannot read the file list ({getattr(error, 'strerror', None) or error})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def take_shard(paths: list[str], index: int, total: int) -> list[str]:
+    """Every `total`-th path from the `index`-th: one machine's share, none shared."""
+    return paths[index::total]
+
+
+def answered(jsonl: str | Path) -> set[str]:
+    """The paths an earlier run's JSON lines already answered (a torn last line is ignored)."""
+    path = Path(jsonl)
+    if not path.is_file():
+        return set()
+    done = set()
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the line a stopped run was writing
+        if isinstance(row, dict) and "path" in row and "error" not in row:
+            done.add(str(row["path"]))
+    return done
+
+
+def read_in_chunks(
+    read: Reader, paths: list[str], chunk: int = CHUNK
+) -> Iterator[tuple[str, Prediction | SeqocrError]]:
+    """(path, answer or error) for every path, in order, `chunk` files at a time."""
+    for start in range(0, len(paths), chunk):
+        part = paths[start : start + chunk]
+        yield from zip(part, read(part), strict=True)

@@ -1,0 +1,99 @@
+"""Several processes under torchrun (gloo on the CPU), and mixed precision on the CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from seqocr.charset import DIGITS
+from seqocr.checkpoint import Checkpoint, read_payload
+from seqocr.config import PreprocessConfig
+from seqocr.data.datasets import EncodedDataset, WidthBucketedBatches
+from seqocr.loading import load
+
+TINY = [
+    "train", "--device", "cpu", "--epochs", "2", "--samples-per-epoch", "96", "--val-samples", "32",
+    "--batch-size", "16", "--workers", "0", "--threads", "1", "--max-minutes", "0", "--max-len", "4",
+    "--no-progress",
+]  # fmt: skip
+
+
+class Numbered:
+    """Sample i is a blank image labelled with i's digits: which samples a process saw."""
+
+    def __len__(self) -> int:
+        return 101
+
+    def __getitem__(self, index: int):
+        import numpy as np
+
+        return np.zeros((28, 28 * (1 + index % 3)), dtype=np.uint8), str(index)
+
+
+def test_processes_see_disjoint_shares_of_an_epoch_and_as_many_steps_each():
+    dataset = EncodedDataset(Numbered(), PreprocessConfig(), DIGITS)
+    seen = []
+    for rank in (0, 1):
+        batches = WidthBucketedBatches(dataset, batch_size=8, seed=3, pool=2, rank=rank, world=2)
+        seen.append([int(text) for batch in batches for text in batch.texts])
+    alone = [int(t) for b in WidthBucketedBatches(dataset, batch_size=8, seed=3, pool=2) for t in b.texts]
+    assert len(seen[0]) == len(seen[1]) == 50  # 101 // 2 each: the same number of steps
+    assert not set(seen[0]) & set(seen[1])
+    assert set(seen[0]) | set(seen[1]) <= set(alone) and len(alone) == 101
+
+
+def torchrun(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([*command, "-m", "seqocr", *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_two_processes_train_one_run_that_loads_anywhere_and_resumes(tmp_path: Path, data_dir, synth_folder):
+    out = tmp_path / "ddp"
+    result = torchrun(*TINY, "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 process(es)" in result.stderr
+    assert result.stderr.count("epoch 1:") == 1  # rank 0 alone prints
+    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "config.json", "curves.png", "last.pt", "metrics.jsonl"]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]  # one writer: no row twice
+
+    alone = tmp_path / "alone"
+    assert subprocess.run([sys.executable, "-m", "seqocr", *TINY, "--out", str(alone)]).returncode == 0
+    several, single = Checkpoint.load(out / "best.pt"), Checkpoint.load(alone / "best.pt")
+    assert {k: v.shape for k, v in several.weights.items()} == {k: v.shape for k, v in single.weights.items()}
+    assert all(v.device.type == "cpu" for v in several.weights.values())
+    images = sorted(synth_folder.glob("*.png"))[:8]
+    for run in (out, alone):  # both read through the one loading path, at their own temperature
+        readings = load(run).predict(images)
+        assert len(readings) == 8 and all(set(p.text) <= set(DIGITS.chars) for p in readings)
+
+    config = json.loads((out / "config.json").read_text())
+    config["train"]["epochs"] = 3
+    (out / "config.json").write_text(json.dumps(config))
+    resumed = torchrun("train", "--resume", "--out", str(out), "--device", "cpu", "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert read_payload(out / "last.pt")["state"]["epoch"] == 3
+
+
+def test_bf16_on_the_cpu_trains_a_model_whose_loss_falls_and_that_reads_in_bf16(tmp_path: Path, data_dir, synth_folder):
+    from seqocr.cli import main
+
+    out = tmp_path / "bf16"
+    args = [*TINY, "--precision", "bf16", "--epochs", "4", "--samples-per-epoch", "256", "--out", str(out)]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    weights = Checkpoint.load(out / "best.pt").weights
+    assert all(v.dtype in (torch.float32, torch.int64) for v in weights.values())  # stored at full precision
+    images = sorted(synth_folder.glob("*.png"))[:16]
+    half, full = load(out, precision="bf16").predict(images), load(out).predict(images)
+    assert sum(a.text == b.text for a, b in zip(half, full, strict=True)) >= 12  # bf16 keeps ~3 digits
+    assert max(abs(a.confidence - b.confidence) for a, b in zip(half, full, strict=True) if a.text == b.text) < 0.1
