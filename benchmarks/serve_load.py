@@ -1,11 +1,11 @@
 """A bounded load test of `seqocr serve` on loopback: N requests from C concurrent clients.
 
-    python benchmarks/serve_load.py [--requests 2000] [--clients 8] [--backend torch]
+    python benchmarks/serve_load.py [--requests 2000] [--clients 8] [--backend torch] [--workers 1,2]
 
-Starts the real server on a free port, sends one default-style digit string (MNIST test
-digits) per request as a multipart upload, and reports throughput, latency percentiles,
-errors and how many network runs (batches) served them. Writes
-benchmarks/results/serve_load.json.
+Starts the real server on a free port, with each number of worker processes in turn,
+sends one default-style digit string (MNIST test digits) per request as a multipart
+upload, and reports throughput, latency percentiles, errors and (with one worker) how
+many images a network run (batch) served. Writes benchmarks/results/serve_load.json.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated")
     args = parser.parse_args()
 
     pngs = []
@@ -37,16 +38,30 @@ def main() -> None:
         out = io.BytesIO()
         Image.fromarray(array).save(out, format="PNG")
         pngs.append(out.getvalue())
+    runs = [load_test(args, pngs, int(workers)) for workers in args.workers.split(",")]
+    path = write_results("serve_load", {"backend": args.backend, "runs": runs})
+    for r in runs:
+        lat = r["latency_ms"]
+        print(
+            f"{args.requests} requests from {args.clients} clients ({args.backend}, {r['workers']} worker(s)): "
+            f"{r['requests_per_s']:.0f} requests/s, latency p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, "
+            f"{r['errors']} errors"
+        )
+    print(f"wrote {path}")
+
+
+def load_test(args: argparse.Namespace, pngs: list[bytes], workers: int) -> dict:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), "--backend", args.backend]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen([*command, "--workers", str(workers)], stdout=subprocess.DEVNULL)
     try:
         _wait(url)
         client = httpx.Client(timeout=60, limits=httpx.Limits(max_connections=args.clients))
-        client.post(f"{url}/v1/recognize", files=[("images", ("warm.png", pngs[0], "image/png"))])
+        for i in range(4 * workers):  # every worker warms up (connections go to whichever accepts)
+            client.post(f"{url}/v1/recognize", files=[("images", ("warm.png", pngs[i], "image/png"))])
         before = client.get(f"{url}/v1/models").json()["models"][0]
 
         def one(i: int) -> tuple[int, float]:
@@ -63,27 +78,18 @@ def main() -> None:
         after = client.get(f"{url}/v1/models").json()["models"][0]
     finally:
         server.terminate()
-        server.wait(timeout=10)
-    errors = sum(status != 200 for status, _ in outcomes)
+        server.wait(timeout=30)
     batches = after["batches"] - before["batches"]
-    results = {
-        "backend": args.backend,
+    return {
+        "workers": workers,
         "requests": args.requests,
         "clients": args.clients,
-        "errors": errors,
+        "errors": sum(status != 200 for status, _ in outcomes),
         "requests_per_s": args.requests / seconds,
         "latency_ms": percentiles([latency for _, latency in outcomes]),
-        "batches": batches,
-        "mean_batch_size": args.requests / max(batches, 1),
+        # one worker counts every batch; with several, /v1/models answers for one of them
+        "mean_batch_size": args.requests / max(batches, 1) if workers == 1 else None,
     }
-    path = write_results("serve_load", results)
-    lat = results["latency_ms"]
-    print(
-        f"{args.requests} requests from {args.clients} clients ({args.backend}): {results['requests_per_s']:.0f} "
-        f"requests/s, latency p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, {errors} errors, "
-        f"mean batch {results['mean_batch_size']:.1f} images"
-    )
-    print(f"wrote {path}")
 
 
 def _wait(url: str, seconds: float = 90) -> None:

@@ -7,8 +7,10 @@ import pytest
 from PIL import Image
 
 from seqocr.cli import main
-from seqocr.config import PreprocessConfig
+from seqocr.config import DecodeConfig, PreprocessConfig
+from seqocr.data.folder import read_folder
 from seqocr.data.transform import preprocess
+from seqocr.loading import load
 
 TINY = ["--epochs", "1", "--samples-per-epoch", "64", "--val-samples", "32", "--workers", "0", "--max-minutes", "0"]
 
@@ -26,12 +28,17 @@ def test_an_attention_model_trains_evaluates_and_predicts(attention_run, synth_f
     assert config["model"]["arch"] == "attention"
     report = tmp_path / "eval.json"
     assert main(["eval", "--model", str(attention_run), "--data", str(synth_folder), "--json", str(report)]) == 0
-    assert 0 <= json.loads(report.read_text())["accuracy"] <= 1
+    samples = read_folder(synth_folder).samples
+    readings = load(attention_run).predict([path for path, _ in samples])
+    right = sum(p.text == text for p, (_, text) in zip(readings, samples, strict=True))
+    assert json.loads(report.read_text())["accuracy"] == right / len(samples)  # eval agrees with the API
     capsys.readouterr()
     image = str(synth_folder / "000000.png")
     assert main(["predict", "--model", str(attention_run), "--json", "--beam", "3", image]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert 0 <= row["confidence"] <= 1 and len(row["chars"]) == len(row["text"])
+    beam = load(attention_run).predict(image, decoding=DecodeConfig(beam=3))
+    assert (row["text"], row["confidence"]) == (beam.text, pytest.approx(beam.confidence, abs=1e-6))
+    assert [c["char"] for c in row["chars"]] == list(row["text"])
 
 
 def test_an_attention_model_trains_on_a_labelled_folder(captcha_folder, tmp_path):

@@ -45,7 +45,7 @@ def test_a_folder_run_infers_the_charset_and_lists_what_it_excluded(tmp_path, mi
     excluded = (out / "excluded.tsv").read_text()
     assert "broken.png\t" in excluded and "toolongforthis.png\tlabel 'toolongforthis' needs 15 time steps" in excluded
     assert "excluded 2 samples" in capsys.readouterr().err
-    assert load(out).predict([mixed_folder / "p1aaa.png"])[0].confidence >= 0.0
+    assert set(load(out).predict(mixed_folder / "p1aaa.png").text) <= set(config["charset"])
 
 
 def test_the_split_is_fixed_by_the_seed_and_disjoint(captcha_folder):
@@ -106,7 +106,8 @@ def test_colour_input_trains_a_three_channel_model(tmp_path, captcha_folder):
     assert recognizer.preprocess.channels == 3
     assert recognizer.model.backbone.body[0][0].in_channels == 3
     image = sorted(captcha_folder.glob("*.png"))[0]
-    assert recognizer.prepare(image).shape[0] == 3 and recognizer.predict([image])[0].confidence >= 0
+    assert recognizer.prepare(image).shape[0] == 3
+    assert set(recognizer.predict(image).text) <= set(recognizer.charset.chars)
 
 
 def test_an_image_shares_its_batch_with_different_images_each_epoch(captcha_folder):

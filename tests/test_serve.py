@@ -61,14 +61,16 @@ def png_of(array) -> bytes:
 
 
 def test_multipart_and_json_give_the_python_apis_answers_in_input_order(server, pngs, digits_model):
-    expected = [p.text for p in digits_model.predict([path for path, _ in pngs[:4]])]
+    answers = digits_model.predict([path for path, _ in pngs[:4]])
+    expected = [p.text for p in answers]
     files = [("images", (path.name, data, "image/png")) for path, data in pngs[:4]]
     response = httpx.post(f"{server}/v1/recognize", files=files)
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["text"] for r in results] == expected
+    assert [r["confidence"] for r in results] == pytest.approx([p.confidence for p in answers], abs=1e-5)
     for r in results:
-        assert 0 <= r["confidence"] <= 1 and len(r["chars"]) == len(r["text"])
+        assert [c["char"] for c in r["chars"]] == list(r["text"])
         assert all(set(c) == {"char", "confidence", "x"} for c in r["chars"])
         xs = [c["x"] for c in r["chars"]]
         assert xs == sorted(xs)  # characters are located left to right
@@ -180,3 +182,26 @@ def test_the_drawing_page_reads_what_is_drawn_and_uploaded(server, synth_folder)
         browser.close()
     assert drawn == "11" and "confidence" in (details or "")
     assert errors == []
+
+
+def test_several_workers_share_the_port_each_with_its_models(pngs):
+    _, url, process = start_server("--workers", "2")
+    try:
+
+        def health(_: int) -> dict:
+            return httpx.get(f"{url}/healthz", headers={"Connection": "close"}).json()
+
+        seen: set[int] = set()
+        for _ in range(5):  # connections go to whichever worker accepts first
+            with ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(health, range(64)))
+            assert all(a["workers"] == 2 and a["models"] == ["digits"] for a in answers)
+            seen |= {a["worker"] for a in answers}
+            if len(seen) == 2:
+                break
+        assert len(seen) == 2 and process.pid not in seen
+        files = [("images", (path.name, data, "image/png")) for path, data in pngs[:2]]
+        assert httpx.post(f"{url}/v1/recognize", files=files).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

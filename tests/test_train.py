@@ -1,7 +1,9 @@
 """Training writes a complete run folder, resumes, refuses to overwrite, and can overfit."""
 
 import json
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 import torch
@@ -47,7 +49,8 @@ def test_the_best_checkpoint_loads_as_a_recognizer(run):
     assert data["format"] == "seqocr-checkpoint" and "optimizer" not in data
 
 
-def test_resume_continues_from_the_last_epoch(run):
+def test_resume_continues_from_the_last_epoch(run, tmp_path):
+    run = Path(shutil.copytree(run, tmp_path / "copy"))  # the shared run stays as the other tests expect it
     config = tiny_config(run, epochs=3)
     # Resuming reads the run's own config.json; widen it to 3 epochs as a user would.
     saved = json.loads((run / "config.json").read_text())
@@ -137,3 +140,23 @@ def test_the_weight_average_forgets_its_first_steps_quickly_then_moves_at_the_se
     averaged.update_parameters(model)
     assert averaged.module.weight.item() == pytest.approx(before + 0.01)
     assert averaged_weights(model, decay=0.0) is None
+
+
+def test_out_of_memory_names_the_batch_and_what_to_pass_and_keeps_the_run(tmp_path, data_dir, monkeypatch):
+    from seqocr.checkpoint import Checkpoint
+    from seqocr.train import step
+
+    steps, real = [], step.Objective.forward
+
+    def forward(self, batch):
+        steps.append(len(batch.texts))
+        if len(steps) > 2:  # epoch 1 (two batches of 32) trains; then the GPU is full
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(self, batch)
+
+    monkeypatch.setattr(step.Objective, "forward", forward)
+    out = tmp_path / "oom"
+    with pytest.raises(SeqocrError, match=r"out of memory on a batch of 32 images \d+ px wide; pass --batch-size 16"):
+        train(tiny_config(out), progress=False)
+    assert Checkpoint.load(out / "last.pt").resume["state"]["epoch"] == 1  # the run keeps its last epoch
+    load(out)  # and its best weights read

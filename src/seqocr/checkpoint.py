@@ -25,11 +25,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from seqocr import __version__
 from seqocr.charset import Charset
 from seqocr.config import ModelConfig, PreprocessConfig, from_dict, to_dict
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model
+from seqocr.version import __version__
 
 FORMAT = "seqocr-checkpoint"
 VERSION = 1

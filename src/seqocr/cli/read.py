@@ -117,7 +117,7 @@ def predict_files(args: argparse.Namespace) -> int:
         raise SeqocrError("--show-attention reads in one process: leave out --workers")
     decoding = decode_config(args)
     as_json = args.json or args.out is not None
-    sink = args.out.open("a") if args.out is not None else sys.stdout
+    sink = _append_lines(args.out) if args.out is not None else sys.stdout
     failures = 0
     attention: dict[int, Any] = {}
     try:
@@ -152,6 +152,23 @@ def predict_files(args: argparse.Namespace) -> int:
     if args.show_attention:
         _draw_attention(args.show_attention, attention, len(paths))
     return 1 if failures else 0
+
+
+def _append_lines(path: Path) -> Any:
+    """`path` opened to append JSON lines; a line a stopped run left half-written is ended
+    first, so the next answer starts a line of its own."""
+    try:
+        torn = False
+        if path.is_file() and path.stat().st_size > 0:
+            with path.open("rb") as written:
+                written.seek(-1, 2)
+                torn = written.read(1) != b"\n"
+        sink = path.open("a")
+    except OSError as error:
+        raise SeqocrError(f"{path}: cannot write the answers ({error.strerror or error})") from None
+    if torn:
+        sink.write("\n")
+    return sink
 
 
 @contextlib.contextmanager
