@@ -15,11 +15,13 @@ import torch
 import seqocr
 from common import write_results
 from seqocr.charset import Charset
-from seqocr.config import SynthConfig
+from seqocr.config import RunConfig, SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
 from seqocr.data.synth import DigitStringSynth
 from seqocr.evaluate.speed import bench_images, format_bench, run_bench
 from seqocr.models import build_model
+from seqocr.train.distributed import Processes
+from seqocr.train.step import Stepper
 
 
 def synthesis_rate(count: int = 2000, augment: bool = False) -> float:
@@ -31,21 +33,20 @@ def synthesis_rate(count: int = 2000, augment: bool = False) -> float:
 
 
 def training_rate(recognizer: seqocr.Recognizer, batches: int = 20) -> float:
-    """Images/s of forward + backward + step on width-bucketed batches (data made beforehand)."""
+    """Images/s of the training loop's step (train/step.py: forward, loss, backward, clipping,
+    AdamW) on the CPU at float32, on width-bucketed batches made beforehand."""
     charset: Charset = recognizer.charset
+    config = RunConfig()
     model = build_model(recognizer.model_config, recognizer.preprocess, charset.num_classes)
     model = model.to(memory_format=torch.channels_last).train()
+    stepper = Stepper(model, charset, config.train, torch.device("cpu"), "32", Processes(), None)
     source = SynthSource(DigitStringSynth(SynthConfig(split="train")), 64 * (batches + 2))
     data = list(WidthBucketedBatches(EncodedDataset(source, recognizer.preprocess, charset), 64, seed=0))
-    optimizer = torch.optim.AdamW(model.parameters())
     started = 0.0
     for i, batch in enumerate(data):
         if i == 2:
             started = time.perf_counter()
-        loss = model.loss(batch, charset)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        stepper.step(batch, config.train.lr)
     return 64 * (len(data) - 2) / (time.perf_counter() - started)
 
 

@@ -97,3 +97,13 @@ def test_bench_reports_both_backends(tmp_path, synth_folder, capsys, monkeypatch
         assert r["batch64_images_per_s_end_to_end"] > 0 and r["latency_ms_end_to_end"]["p50"] > 0
         assert r["processes"]["workers"] == 2 and r["processes"]["batch64_images_per_s_end_to_end"] > 0
     assert "batch 64 in 2 one-thread processes" in capsys.readouterr().out
+
+
+def test_a_report_on_an_exported_model_reads_like_one_on_its_checkpoint(exported, synth_folder, tmp_path, capsys):
+    path, _ = exported
+    assert main(["report", str(path), "--data", str(synth_folder), "--out", str(tmp_path / "onnx.html")]) == 0
+    assert main(["report", "digits", "--data", str(synth_folder), "--out", str(tmp_path / "torch.html")]) == 0
+    onnx, torch_ = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("onnx", "torch"))
+    assert onnx["analysis"]["accuracy"] == torch_["analysis"]["accuracy"]
+    assert onnx["parameters"] is None and torch_["parameters"] > 0  # a graph's weights are not counted
+    assert onnx["temperature"] == torch_["temperature"]

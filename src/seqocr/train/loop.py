@@ -18,6 +18,7 @@ import errno
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -128,16 +129,8 @@ def _train(
         state.epoch = epoch
         done = schedule.progress(state.step, state.seconds)
         best = judge(state, val, done)
-        row = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "val_loss": val["loss"] if val else None,
-            "val_accuracy": val["accuracy"] if val else None,
-            "val_cer": val["cer"] if val else None,
-            "lr": stepper.optimizer.param_groups[0]["lr"],
-            "train_images_per_s": processes.sum([seen])[0] / max(train_seconds, 1e-9),
-            "elapsed_s": state.seconds,
-        }
+        images_per_s = processes.sum([seen])[0] / max(train_seconds, 1e-9)
+        row = _metrics_row(state, train_loss, val, stepper.optimizer.param_groups[0]["lr"], images_per_s)
         if processes.main:
             folder.append_metrics(row)
             save_epoch(folder, record, row, model, averaged, stepper.optimizer, state, best)
@@ -156,7 +149,23 @@ def _train(
     return folder.best
 
 
-def _prepare(config: RunConfig, resume: bool, processes: Processes, say: Any) -> Run:
+def _metrics_row(
+    state: TrainState, train_loss: float, val: dict[str, Any] | None, lr: float, images_per_s: float
+) -> dict[str, Any]:
+    """An epoch's line in metrics.jsonl."""
+    return {
+        "epoch": state.epoch,
+        "train_loss": train_loss,
+        "val_loss": val["loss"] if val else None,
+        "val_accuracy": val["accuracy"] if val else None,
+        "val_cer": val["cer"] if val else None,
+        "lr": lr,
+        "train_images_per_s": images_per_s,
+        "elapsed_s": state.seconds,
+    }
+
+
+def _prepare(config: RunConfig, resume: bool, processes: Processes, say: Callable[[str], None]) -> Run:
     """Resolve the config (a resumed run's own, an initial model's geometry), check the data
     and create the run folder; data problems fail before a run folder exists."""
     folder = RunFolder(config.train.out)
@@ -248,7 +257,9 @@ def _train_epoch(
     return total / max(seen, 1), seen
 
 
-def _speaker(processes: Processes) -> Any:
+def _speaker(processes: Processes) -> Callable[[str], None]:
+    """Print a line to stderr: rank 0 speaks for the run."""
+
     def say(message: str) -> None:
         if processes.main:
             print(message, file=sys.stderr, flush=True)
