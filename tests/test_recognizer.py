@@ -145,3 +145,10 @@ def test_a_checkpoint_with_an_unknown_setting_is_refused(digits_model, tmp_path)
     write_atomic(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
     with pytest.raises(SeqocrError, match="configuration unreadable .*sharpen"):
         seqocr.load(odd)
+
+
+def test_json_dash_writes_the_json_to_standard_output_and_the_summary_to_stderr(synth_folder, capsys):
+    assert main(["eval", "--model", "digits", "--data", str(synth_folder), "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["count"] == 40  # standard output holds only the JSON
+    assert "string accuracy" in captured.err
