@@ -20,11 +20,13 @@ from seqocr.serve.deadline import DeadlineH11Protocol
 CONFIG_VARIABLE = "SEQOCR_SERVE_CONFIG"
 
 
-def build_app(config: ServeConfig) -> FastAPI:
+def build_app(config: ServeConfig, threads: int = 0) -> FastAPI:
+    """The app with its models loaded; `threads` caps ONNX Runtime's (0: every core)."""
     from seqocr.serve.app import create_app
 
     recognizers = {
-        name: load(name, config.backend, device=config.device, precision=config.precision) for name in config.models
+        name: load(name, config.backend, threads, device=config.device, precision=config.precision)
+        for name in config.models
     }
     return create_app(recognizers, config)
 
@@ -34,8 +36,9 @@ def app_from_environment() -> FastAPI:
     import torch
 
     config = from_dict(ServeConfig, json.loads(os.environ[CONFIG_VARIABLE]))
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // config.workers))  # the workers share the cores
-    return build_app(config)
+    threads = max(1, (os.cpu_count() or 1) // config.workers)  # the workers share the cores
+    torch.set_num_threads(threads)
+    return build_app(config, threads)
 
 
 def serve(config: ServeConfig) -> None:

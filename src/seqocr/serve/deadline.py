@@ -1,10 +1,16 @@
-"""A connection that is slow to send its request is closed: uvicorn times out idle
-keep-alive connections, but not one that trickles its headers or body, or declares a
-Content-Length it never sends (such a connection was still open after 70 s)."""
+"""seqocr's HTTP connection: uvicorn's h11 protocol, closed when slow to send its request,
+and answering without Nagle's delay under several workers.
+
+uvicorn times out idle keep-alive connections, but not one that trickles its headers or
+body, or declares a Content-Length it never sends (such a connection was still open
+after 70 s). And with `--workers N` uvicorn binds the listening socket itself, with
+`proto` 0, so asyncio leaves TCP_NODELAY off on accepted connections: every kept-alive
+request then waited ~44 ms for the client's delayed ACK (uvicorn issue #3149)."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -21,6 +27,9 @@ class DeadlineH11Protocol(H11Protocol):
         self.deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        connection = transport.get_extra_info("socket")
+        if connection is not None and connection.family in (socket.AF_INET, socket.AF_INET6):
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self._arm()
 
