@@ -45,7 +45,7 @@ class Prediction:
     attention: tuple[tuple[float, ...], ...] = ()  # attention models: each character's weights over time
 
     def answer(self, reject_below: float | None = None) -> Answer:
-        """The answer format (seqocr/answer.py) the CLI's JSON and the service share."""
+        """The answer format (seqocr/schemas.py) the CLI's JSON and the service share."""
         xs: Sequence[float | None] = self.char_x or [None] * len(self.text)
         return Answer(
             text=self.text,
@@ -137,7 +137,7 @@ class Recognizer:
 
     @property
     def family(self) -> str:
-        """ "ctc", "attention" or "classifier": how it reads (an exported graph is CTC)."""
+        """How it reads: "ctc", "attention" or "classifier" (an exported graph is CTC)."""
         return self.model.family if self.model is not None else "ctc"
 
     @property

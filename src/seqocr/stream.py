@@ -75,3 +75,18 @@ def read_in_chunks(
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
         yield from zip(part, read(part), strict=True)
+
+
+def answer_lines(path: str, outcome: Prediction | SeqocrError, as_json: bool, reject_below: float | None) -> str:
+    """What `seqocr predict` writes for one file: a JSON line (the answer format, or the
+    error), or tab-separated path, text and confidence (and each n-best alternative)."""
+    if as_json:
+        if isinstance(outcome, SeqocrError):
+            return json.dumps({"path": path, "error": str(outcome)}) + "\n"
+        return json.dumps({"path": path, **outcome.answer(reject_below).model_dump(exclude_none=True)}) + "\n"
+    if isinstance(outcome, SeqocrError):
+        return ""  # the error went to stderr
+    rejected = "\trejected" if reject_below is not None and outcome.confidence < reject_below else ""
+    lines = [f"{path}\t{outcome.text}\t{outcome.confidence:.4f}{rejected}"]
+    lines += [f"{path}\t#{rank} {t}\t{c:.4f}" for rank, (t, c) in enumerate(outcome.alternatives[1:], start=2)]
+    return "\n".join(lines) + "\n"

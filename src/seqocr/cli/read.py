@@ -103,7 +103,7 @@ def predict_files(args: argparse.Namespace) -> int:
     place and the rest are still read. Exit status 1 when any could not be read."""
     from tqdm import tqdm
 
-    from seqocr.stream import answered, list_inputs, read_in_chunks, take_shard
+    from seqocr.stream import CHUNK, answer_lines, answered, list_inputs, read_in_chunks, take_shard
 
     paths = list_inputs(args.images, args.files_from)
     if not paths and not args.images and args.files_from is None:
@@ -130,20 +130,10 @@ def predict_files(args: argparse.Namespace) -> int:
                 if isinstance(outcome, SeqocrError):
                     failures += 1
                     print(f"seqocr: error: {outcome}", file=sys.stderr)
-                    if as_json:
-                        sink.write(json.dumps({"path": path, "error": str(outcome)}) + "\n")
-                    continue
-                if as_json:
-                    row = outcome.answer(args.reject_below).model_dump(exclude_none=True)
-                    sink.write(json.dumps({"path": path, **row}) + "\n")
-                else:
-                    rejected = (
-                        "\trejected" if args.reject_below is not None and outcome.confidence < args.reject_below else ""
-                    )
-                    sink.write(f"{path}\t{outcome.text}\t{outcome.confidence:.4f}{rejected}\n")
-                    for rank, (text, confidence) in enumerate(outcome.alternatives[1:], start=2):
-                        sink.write(f"{path}\t#{rank} {text}\t{confidence:.4f}\n")
-                if args.show_attention:
+                sink.write(answer_lines(path, outcome, as_json, args.reject_below))
+                if index % CHUNK == CHUNK - 1:
+                    sink.flush()  # a stopped run keeps what it read (--skip-done continues)
+                if args.show_attention and not isinstance(outcome, SeqocrError):
                     attention[index] = (recognizer.prepare(path, path), outcome)
             bar.close()
     finally:
