@@ -54,6 +54,7 @@ bench: setup
 	$(BIN)/python benchmarks/finetune.py --set captcha100
 	$(BIN)/python benchmarks/classifier.py
 	$(BIN)/python benchmarks/ctc_vs_attention.py
+	$(BIN)/python benchmarks/gpu.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
