@@ -41,7 +41,9 @@ def attention_decode(
         return greedy_attention(model, memory, charset, temperature)
     checker = Checker(config, charset)
     return [
-        beam_search(model, memory.select(torch.tensor([i])), charset, checker, config, temperature)
+        beam_search(
+            model, memory.select(torch.tensor([i], device=memory.lengths.device)), charset, checker, config, temperature
+        )
         for i in range(len(memory.lengths))
     ]
 
@@ -83,13 +85,14 @@ def greedy_attention(model: StepDecoder, memory: Any, charset: Charset, temperat
     limits = memory.lengths.tolist()
     readings = [_Reading([], 0.0, [], [], []) for _ in range(batch)]
     done = [False] * batch
-    tokens = torch.full((batch,), charset.bos, dtype=torch.long)
+    device = memory.lengths.device
+    tokens = torch.full((batch,), charset.bos, dtype=torch.long, device=device)
     state = model.start(memory)
     for t in range(max(limits) + 1):
         logits, state, weights = model.step(tokens, state, memory)
         log_probs = (logits.float() / temperature).log_softmax(-1)
         choice = _choosable(log_probs, charset)
-        full = torch.tensor([t >= limit for limit in limits])  # no room for another character
+        full = torch.tensor([t >= limit for limit in limits], device=device)  # no room for another character
         choice[full, : charset.eos] = float("-inf")
         tokens = choice.argmax(-1)
         for i, token in enumerate(tokens.tolist()):
@@ -110,13 +113,14 @@ def beam_search(
     """One image: keep the `beam_width` likeliest prefixes the constraints allow; a prefix
     ends with EOS only where the constraints accept it as a whole answer."""
     limit = int(memory.lengths[0])
+    device = memory.lengths.device
     width = config.beam_width
     alive = [_Reading([], 0.0, [], [], [])]
     finished: list[_Reading] = []
     state = model.start(memory)
     for t in range(limit + 1):
-        rows = torch.zeros(len(alive), dtype=torch.long)
-        tokens = torch.tensor([r.ids[-1] if r.ids else charset.bos for r in alive], dtype=torch.long)
+        rows = torch.zeros(len(alive), dtype=torch.long, device=device)
+        tokens = torch.tensor([r.ids[-1] if r.ids else charset.bos for r in alive], dtype=torch.long, device=device)
         logits, state, weights = model.step(tokens, state, memory.select(rows))
         log_probs = (logits.float() / temperature).log_softmax(-1)
         candidates: list[tuple[float, int, int]] = []  # (score, hypothesis, token)
@@ -137,7 +141,7 @@ def beam_search(
         # log probabilities only fall as a prefix grows: stop once no prefix can overtake
         if not candidates or (len(finished) >= config.n_best and candidates[0][0] < finished[-1].log_prob):
             break
-        keep = torch.tensor([j for _, j, _ in candidates], dtype=torch.long)
+        keep = torch.tensor([j for _, j, _ in candidates], dtype=torch.long, device=device)
         state = tuple(s[keep] for s in state)
         alive = [alive[j].extended(c, float(log_probs[j, c]), weights[j, :limit]) for _, j, c in candidates]
     if not finished:

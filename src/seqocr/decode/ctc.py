@@ -18,6 +18,7 @@ from seqocr.decode.decoded import Decoded, Scored
 
 def greedy_decode(logits: Tensor, lengths: Tensor, charset: Charset) -> list[Decoded]:
     """logits (B, T, C), lengths (B,) real time steps -> one Decoded per image."""
+    logits, lengths = on_cpu(logits, lengths)
     log_probs = logits.float().log_softmax(-1)
     best_log_prob, best = log_probs.max(-1)  # (B, T), (B, T)
     readings = []
@@ -59,7 +60,8 @@ def text_probabilities(log_probs: Tensor, lengths: Tensor, texts: list[list[int]
 
 
 def decode(logits: Tensor, lengths: Tensor, charset: Charset, config: DecodeConfig | None = None) -> list[Decoded]:
-    """The one decoding entry point: greedy, or a (constrained) beam search per `config`."""
+    """Greedy, or a (constrained) prefix beam search per `config`."""
+    logits, lengths = on_cpu(logits, lengths)
     config = config or DecodeConfig()
     if not config.uses_beam:
         return greedy_decode(logits, lengths, charset)
@@ -90,6 +92,7 @@ def decode_logits(
 
 def scored(logits: Tensor, lengths: Tensor, charset: Charset) -> Scored:
     """Greedy answers of a batch, and P(answer | image) at any temperature."""
+    logits, lengths = on_cpu(logits, lengths)
     answers = [d.text for d in greedy_decode(logits, lengths, charset)]
     ids = [charset.encode(a) for a in answers]
 
@@ -97,3 +100,9 @@ def scored(logits: Tensor, lengths: Tensor, charset: Charset) -> Scored:
         return text_probabilities((logits.float() / temperature).log_softmax(-1), lengths, ids, charset.blank)
 
     return Scored(answers, confidence_at)
+
+
+def on_cpu(logits: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """Float32 logits and lengths on the CPU: decoding walks them in Python whatever device
+    the network ran on (the copy is a few kilobytes a batch)."""
+    return logits.detach().float().cpu(), lengths.cpu()

@@ -118,11 +118,11 @@ class AttentionModel(RecognitionModel):
     def scored(self, images: Tensor, widths: Tensor, charset: Charset) -> Scored:
         answers = [d.text for d in greedy_attention(self, self.encode(images, widths), charset)]
         ids = [charset.encode(a) for a in answers]
-        flat = torch.tensor([i for row in ids for i in row], dtype=torch.long)
-        lengths = torch.tensor([len(row) for row in ids], dtype=torch.long)
+        flat = torch.tensor([i for row in ids for i in row], dtype=torch.long, device=images.device)
+        lengths = torch.tensor([len(row) for row in ids], dtype=torch.long, device=images.device)
         inputs, targets = teacher_forcing(flat, lengths, charset)
         logits = self(images, widths, inputs).float()
-        real = torch.arange(targets.shape[1])[None, :] <= lengths[:, None]  # the answer and its EOS
+        real = torch.arange(targets.shape[1], device=images.device)[None, :] <= lengths[:, None]  # text and EOS
 
         def confidence_at(temperature: float) -> list[float]:
             log_probs = (logits / temperature).log_softmax(-1).gather(2, targets.unsqueeze(2)).squeeze(2)
@@ -135,8 +135,8 @@ def teacher_forcing(targets: Tensor, lengths: Tensor, charset: Charset) -> tuple
     """Flat label ids and lengths (B,) -> decoder inputs [BOS, y1..yn] and targets
     [y1..yn, EOS], both (B, max n + 1) and padded with `charset.pad`."""
     size = int(lengths.max()) + 1 if len(lengths) else 1
-    inputs = torch.full((len(lengths), size), charset.pad, dtype=torch.long)
-    outputs = torch.full((len(lengths), size), charset.pad, dtype=torch.long)
+    inputs = torch.full((len(lengths), size), charset.pad, dtype=torch.long, device=targets.device)
+    outputs = torch.full((len(lengths), size), charset.pad, dtype=torch.long, device=targets.device)
     inputs[:, 0] = charset.bos
     start = 0
     for i, n in enumerate(lengths.tolist()):
