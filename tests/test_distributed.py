@@ -97,3 +97,47 @@ def test_bf16_on_the_cpu_trains_a_model_whose_loss_falls_and_that_reads_in_bf16(
     half, full = load(out, precision="bf16").predict(images), load(out).predict(images)
     assert sum(a.text == b.text for a, b in zip(half, full, strict=True)) >= 12  # bf16 keeps ~3 digits
     assert max(abs(a.confidence - b.confidence) for a, b in zip(half, full, strict=True) if a.text == b.text) < 0.1
+
+
+ONE_STEP = """
+import os, sys, torch
+from seqocr.charset import DIGITS
+from seqocr.config import ModelConfig, PreprocessConfig, SynthConfig, TrainConfig
+from seqocr.data.datasets import EncodedDataset, SynthSource, collate
+from seqocr.data.synth import DigitStringSynth
+from seqocr.models import build_model
+from seqocr.train.distributed import join_processes, leave_processes
+from seqocr.train.step import Stepper
+
+processes, device = join_processes(torch.device("cpu"))
+rank, world = processes.rank, processes.world
+torch.manual_seed(0)
+model = build_model(ModelConfig(stem=8, stages=((16, 2, 2), (32, 2, 1), (32, 2, 1)), hidden=32), PreprocessConfig(), 11)
+model.eval()  # BatchNorm from running statistics: each image's loss does not depend on its batch
+data = EncodedDataset(SynthSource(DigitStringSynth(SynthConfig(min_len=3, max_len=3)), 16), PreprocessConfig(), DIGITS)
+share = range(rank * 16 // world, (rank + 1) * 16 // world)
+stepper = Stepper(model, DIGITS, TrainConfig(), device, "32", processes, None)
+if world == 1:
+    torch.save(model.state_dict(), os.path.join(sys.argv[1], "initial.pt"))
+for _ in range(3):
+    stepper.step(collate([data[i] for i in share]), 1e-3)
+torch.save(model.state_dict(), os.path.join(sys.argv[1], f"rank{rank}-of-{world}.pt"))
+leave_processes()
+"""
+
+
+def test_processes_average_their_gradients_into_the_weights_one_process_reaches(tmp_path: Path, data_dir):
+    script = tmp_path / "one_step.py"
+    script.write_text(ONE_STEP)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    alone = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, env=env)
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)]
+    together = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert together.returncode == 0, together.stderr[-2000:]
+    one, first, second = (torch.load(tmp_path / name) for name in ("rank0-of-1.pt", "rank0-of-2.pt", "rank1-of-2.pt"))
+    assert all(torch.equal(first[k], second[k]) for k in first)  # every process holds the same weights
+    # two halves of 8 strings of 3 digits, gradients averaged = one batch of 16: the same three AdamW steps
+    assert all(torch.allclose(first[k].float(), one[k].float(), atol=1e-5) for k in one)
+    initial = torch.load(tmp_path / "initial.pt")
+    assert max(float((one[k].float() - initial[k].float()).abs().max()) for k in one) > 1e-3  # the steps moved them
