@@ -152,3 +152,24 @@ def test_json_dash_writes_the_json_to_standard_output_and_the_summary_to_stderr(
     captured = capsys.readouterr()
     assert json.loads(captured.out)["count"] == 40  # standard output holds only the JSON
     assert "string accuracy" in captured.err
+
+
+def test_an_older_checkpoint_loads_as_it_behaved_and_a_newer_one_is_refused(digits_model, tmp_path, synth_folder):
+    from seqocr.checkpoint import VERSION, Checkpoint
+
+    data = read_payload(digits_model.info["path"])
+    older = tmp_path / "older.pt"  # before temperatures, commands and versions were recorded
+    kept = ("charset", "model", "preprocess", "state_dict")
+    write_atomic(older, {k: v for k, v in data.items() if k in kept})
+    record = Checkpoint.load(older)
+    assert (record.temperature, record.command, record.metrics, record.seqocr) == (1.0, "", {}, "unknown")
+    image = sorted(synth_folder.glob("*.png"))[0]
+    assert seqocr.load(older).predict(image).text == digits_model.predict(image).text
+    newer = tmp_path / "newer.pt"
+    torch.save({**data, "version": VERSION + 1}, newer)
+    with pytest.raises(SeqocrError, match=f"checkpoint version {VERSION + 1} is newer than this seqocr reads"):
+        seqocr.load(newer)
+    lacking = tmp_path / "lacking.pt"
+    write_atomic(lacking, {k: v for k, v in data.items() if k != "state_dict"})
+    with pytest.raises(SeqocrError, match="checkpoint lacks state_dict"):
+        seqocr.load(lacking)
