@@ -148,7 +148,7 @@ class ServeConfig:
 
     models: tuple[str, ...] = ("digits",)  # loaded once at start; the first is the default
     backend: str = "torch"  # "torch" | "onnx"
-    device: str = "cpu"  # the torch backend's device (device.py)
+    device: str = "auto"  # the torch backend's device (device.py)
     precision: str = "32"
     host: str = "127.0.0.1"
     port: int = 8000

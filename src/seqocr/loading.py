@@ -14,16 +14,16 @@ def load(
     name_or_path: str | Path = "digits",
     backend: str = "torch",
     threads: int = 0,
-    device: str = "cpu",
+    device: str = "auto",
     precision: str = "32",
 ) -> Recognizer:
     """Load a bundled model by name ("digits"), a checkpoint, a run folder or an exported
     .onnx file. `backend="onnx"` runs a checkpoint through ONNX Runtime: it is exported
     once (checked against PyTorch) into the user cache and reused. `threads` caps the
     ONNX Runtime threads one call uses (0: all cores); PyTorch's are process-wide
-    (`torch.set_num_threads`). `device` ("auto", "cpu", "cuda[:N]", "mps") and
-    `precision` ("32", "bf16", "16", "auto": bf16 or 16 on a GPU) place the PyTorch
-    backend; ONNX Runtime runs on the CPU."""
+    (`torch.set_num_threads`). `device` ("auto": a CUDA GPU when PyTorch sees one, else
+    the CPU; "cpu", "cuda[:N]", "mps") and `precision` ("32"; "bf16", "16", or "auto":
+    bf16 or 16 on a GPU) place the PyTorch backend; ONNX Runtime runs on the CPU."""
     if backend not in BACKENDS:
         raise SeqocrError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     onnx = backend == "onnx" or str(name_or_path).endswith(".onnx")

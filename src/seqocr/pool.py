@@ -37,7 +37,7 @@ class ReadingPool:
 
     def __init__(self, model: str | Path = "digits", backend: str = "torch", workers: int = 0):
         self.workers = workers or os.cpu_count() or 1
-        load(model, backend)  # fail here, in the caller, on a bad name; also exports the ONNX twin once
+        load(model, backend, device="cpu")  # fail here, in the caller, on a bad name; also exports the ONNX twin once
         # spawn: a forked child would inherit torch's thread pool mid-state
         self._executor = ProcessPoolExecutor(
             self.workers,
@@ -97,7 +97,7 @@ def _load_worker(model: str, backend: str) -> None:
     import torch
 
     torch.set_num_threads(1)
-    _worker_recognizer = load(model, backend, threads=1)
+    _worker_recognizer = load(model, backend, threads=1, device="cpu")  # one CPU core each
 
 
 def _read_shard(

@@ -26,7 +26,7 @@ def add_commands(commands: Any) -> None:
     bench.add_argument(
         "--workers", type=count, default=0, help="also read in this many one-thread processes (default: one per core)"
     )
-    add_device_options(bench, default="cpu")
+    add_device_options(bench, reading=True)
     bench.add_argument("--json", type=Path, help="also write the figures here as JSON (-: standard output)")
     bench.set_defaults(handler=measure_speed)
 

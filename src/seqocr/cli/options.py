@@ -79,19 +79,17 @@ def stages(text: str) -> tuple[tuple[int, int, int], ...]:
     return tuple(result)
 
 
-def add_device_options(parser: argparse.ArgumentParser, precision: bool = True, default: str = "auto") -> None:
+def add_device_options(parser: argparse.ArgumentParser, reading: bool = False) -> None:
+    """--device, and --precision: mixed precision on a GPU by default for training; reading
+    defaults to float32, the precision the confidence temperature was fitted at."""
+    parser.add_argument("--device", default="auto", help="auto (a CUDA GPU if any, else the CPU), cpu, cuda:N or mps")
     parser.add_argument(
-        "--device",
-        default=default,
-        help=f"auto (a CUDA GPU if any), cpu, cuda, cuda:N or mps (default {default})",
+        "--precision",
+        choices=PRECISIONS,
+        default="32" if reading else "auto",
+        help="auto: bf16 (or 16) on a GPU, 32 elsewhere; 32: no mixed precision"
+        + (" (default 32)" if reading else " (default auto)"),
     )
-    if precision:
-        parser.add_argument(
-            "--precision",
-            choices=PRECISIONS,
-            default="auto" if default == "auto" else "32",
-            help="auto: bf16 (or 16) on a GPU, 32 on the CPU; 32 turns mixed precision off",
-        )
 
 
 def add_synth_options(parser: argparse.ArgumentParser, defaults: bool = True) -> None:

@@ -44,7 +44,7 @@ def add_commands(commands: Any) -> None:
     )
     add_decode_options(predict)
     predict.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
-    add_device_options(predict, default="cpu")
+    add_device_options(predict, reading=True)
     predict.add_argument(
         "--workers",
         type=count,
@@ -65,7 +65,7 @@ def add_commands(commands: Any) -> None:
     classify.add_argument("--model", default="digit", help="bundled name, checkpoint or run folder")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
     classify.add_argument("--batch-size", type=count, default=64)
-    add_device_options(classify, default="cpu")
+    add_device_options(classify, reading=True)
     classify.set_defaults(handler=classify_files)
 
     evaluate = commands.add_parser("eval", help="measure a model on a labelled folder")
@@ -75,14 +75,14 @@ def add_commands(commands: Any) -> None:
     evaluate.add_argument("--batch-size", type=count, default=64)
     add_decode_options(evaluate)
     evaluate.add_argument("--backend", choices=("torch", "onnx"), default="torch", help="run the network with")
-    add_device_options(evaluate, default="cpu")
+    add_device_options(evaluate, reading=True)
     evaluate.set_defaults(handler=evaluate_model)
 
     report = commands.add_parser("report", help="an HTML and Markdown report on a run or model, with insights")
     report.add_argument("model", help="a run folder (adds its curves and config), checkpoint, .onnx or bundled name")
     report.add_argument("--data", type=Path, help="a labelled folder (default for digit models: MNIST test strings)")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file (Markdown beside it)")
-    add_device_options(report, default="cpu")
+    add_device_options(report, reading=True)
     report.set_defaults(handler=write_report)
 
     calibrate = commands.add_parser("calibrate", help="fit a model's confidence temperature on labelled data")

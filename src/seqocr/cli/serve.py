@@ -17,7 +17,7 @@ def add_commands(commands: Any) -> None:
         help="a model to serve (repeat for several; default digits); the first is the default",
     )
     serve.add_argument("--backend", choices=("torch", "onnx"), default="torch")
-    add_device_options(serve, default="cpu")
+    add_device_options(serve, reading=True)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=non_negative_int, default=8000)
     serve.add_argument(

@@ -89,7 +89,7 @@ def run_bench(
     backends: list[str],
     images: list[ImageInput],
     workers: int = 0,
-    device: str = "cpu",
+    device: str = "auto",
     precision: str = "32",
 ) -> dict[str, Any]:
     """Every backend in one process (all cores to its threads), then in `workers`
