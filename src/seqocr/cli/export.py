@@ -36,7 +36,7 @@ def export_model(args: argparse.Namespace) -> int:
     from seqocr.export.onnx import export_onnx
     from seqocr.loading import load
 
-    recognizer = load(args.model)
+    recognizer = load(args.model, device="cpu")  # traced and checked against ONNX Runtime on the CPU
     real = real_check_images(recognizer, args.check_data)
     check = export_onnx(recognizer, args.out, check_images(recognizer), real, quantize=args.quantize)
     print(

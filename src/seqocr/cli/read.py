@@ -240,7 +240,7 @@ def calibrate_model(args: argparse.Namespace) -> int:
     from seqocr.evaluate.calibration import calibrate_on_folder
     from seqocr.loading import load
 
-    result = calibrate_on_folder(load(args.model), args.data, args.out)
+    result = calibrate_on_folder(load(args.model, device="cpu"), args.data, args.out)
     print(
         f"wrote {args.out}: temperature {result.temperature:.3f} fitted on {result.images} images, "
         f"ECE {100 * result.ece_before:.2f}% -> {100 * result.ece_after:.2f}%"
