@@ -74,7 +74,9 @@ def export_onnx(
     out = Path(out)
     network = recognizer.torch_network("export")
     if recognizer.device.type != "cpu":
-        raise SeqocrError(f"export traces and checks on the CPU: load the model with device='cpu' ({recognizer.device})")
+        raise SeqocrError(
+            f"export traces and checks on the CPU: load the model with device='cpu' ({recognizer.device})"
+        )
     if recognizer.family != "ctc":
         raise SeqocrError(
             f"ONNX export covers CTC models (crnn); this {recognizer.model_config.arch!r} model "
