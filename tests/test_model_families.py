@@ -181,7 +181,7 @@ def test_fine_tuning_an_attention_model_keeps_its_eos_and_bos_rows():
 
     config, pre = geometry("attention")
     old = build_model(config, pre, DIGITS.num_classes)
-    init = Checkpoint.of(old, DIGITS, config, pre)
+    init = Checkpoint(DIGITS, config, pre, old.state_dict())
     wider = Charset("0123456789ab")
     model = build_model(config, pre, wider.num_classes)
     load_initial_weights(model, init, wider)

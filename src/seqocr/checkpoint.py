@@ -59,18 +59,6 @@ class Checkpoint:
     seqocr: str = __version__  # the version that wrote it
     resume: dict[str, Any] = field(default_factory=dict)
 
-    @classmethod
-    def of(
-        cls,
-        network: RecognitionModel,
-        charset: Charset,
-        model: ModelConfig,
-        preprocess: PreprocessConfig,
-        **fields: Any,
-    ) -> Checkpoint:
-        """A record of `network`'s current weights (copied to the CPU)."""
-        return cls(charset, model, preprocess, cpu_state(network.state_dict()), **fields)
-
     def holding(self, network: RecognitionModel, **fields: Any) -> Checkpoint:
         """This record with `network`'s current weights (copied to the CPU) and `fields` changed."""
         return replace(self, weights=cpu_state(network.state_dict()), **fields)
@@ -89,9 +77,7 @@ class Checkpoint:
         return replace(self, temperature=temperature, calibration=calibration)
 
     def save(self, path: str | Path) -> None:
-        payload: dict[str, Any] = {
-            "format": FORMAT,
-            "version": VERSION,
+        payload: dict[str, Any] = {  # write_atomic adds the format and version
             "charset": self.charset.chars,
             "model": to_dict(self.model),
             "preprocess": to_dict(self.preprocess),

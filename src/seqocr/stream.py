@@ -5,10 +5,11 @@ given a chunk at a time so memory stays flat however many millions there are."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from seqocr.data.folder import IMAGE_SUFFIXES
+from seqocr.data.folder import image_files
 from seqocr.errors import SeqocrError
 from seqocr.recognizer import Prediction
 
@@ -22,14 +23,9 @@ def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[st
     depths, sorted), then each line of `files_from` ("-": standard input)."""
     paths: list[str] = []
     for name in inputs:
-        path = Path(name)
-        images = (
-            sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-            if path.is_dir()
-            else []
-        )
+        images = image_files(Path(name), recursive=True) if Path(name).is_dir() else []
         if images:
-            paths += images
+            paths += [str(p) for p in images]
         else:
             paths.append(name)  # a missing file, or a folder with no images, is answered with its error
     if files_from is not None:
@@ -38,8 +34,6 @@ def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[st
 
 
 def _list_file(name: str) -> list[str]:
-    import sys
-
     try:
         text = sys.stdin.read() if name == "-" else Path(name).read_text()
     except (OSError, UnicodeDecodeError) as error:

@@ -105,9 +105,9 @@ def predict_files(args: argparse.Namespace) -> int:
 
     from seqocr.stream import CHUNK, answer_lines, answered, list_inputs, read_in_chunks, take_shard
 
-    paths = list_inputs(args.images, args.files_from)
-    if not paths and not args.images and args.files_from is None:
+    if not args.images and args.files_from is None:
         raise SeqocrError("predict: give image files or folders, or --files-from LIST")
+    paths = list_inputs(args.images, args.files_from)
     if args.shard:
         paths = take_shard(paths, *args.shard)
     if args.skip_done:

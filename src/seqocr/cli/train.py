@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shlex
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from seqocr.cli.options import (
     add_device_options,
@@ -27,6 +26,7 @@ from seqocr.train.presets import PRESETS
 # On a GPU the default batch is this many times the recipe's, and the learning rate
 # grows with its square root (Adam's rule of thumb): a GPU idles on batches of 64.
 GPU_BATCH_SCALE = 4
+T = TypeVar("T")
 
 
 def add_commands(commands: Any) -> None:
@@ -93,12 +93,13 @@ def add_commands(commands: Any) -> None:
 
 
 def run_training(args: argparse.Namespace) -> int:
+    from seqocr.train.distributed import launched_as_main
     from seqocr.train.loop import train
 
     config = train_config_from(args)
     command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
     best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
-    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for the run
+    if launched_as_main():  # under torchrun, rank 0 speaks for the run
         print(f"best checkpoint: {best}")
     return 0
 
@@ -134,9 +135,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         # the preset's threads are the cores its own workers leave: follow the workers asked for
         overrides["threads"] = threads_beside(workers)
     default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
-    train_config = replace(
-        config.train, out=str(args.out or default_out), **{k: v for k, v in overrides.items() if v is not None}
-    )
+    train_config = _given(config.train, {"out": str(args.out or default_out), **overrides})
     synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style, "effects": effects(args) or None}
     data = {
         "path": str(args.data) if args.data else None,
@@ -158,9 +157,14 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
     return replace(
         config,
         train=train_config,
-        synth=replace(config.synth, **{k: v for k, v in synth.items() if v is not None}),
-        data=replace(config.data, **{k: v for k, v in data.items() if v is not None}),
-        preprocess=replace(config.preprocess, **{k: v for k, v in preprocess.items() if v is not None}),
-        model=replace(config.model, **{k: v for k, v in model.items() if v is not None}),
+        synth=_given(config.synth, synth),
+        data=_given(config.data, data),
+        preprocess=_given(config.preprocess, preprocess),
+        model=_given(config.model, model),
         charset=charset,
     )
+
+
+def _given(config: T, values: dict[str, Any]) -> T:
+    """`config` with the values the user gave (None: not given, the recipe's stays)."""
+    return replace(config, **{k: v for k, v in values.items() if v is not None})  # type: ignore[type-var]

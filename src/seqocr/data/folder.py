@@ -42,12 +42,16 @@ def read_folder(root: str | Path) -> LabelledFolder:
     if labels.is_file():
         _read_labels_tsv(labels, folder)
     else:
-        for path in sorted(root.iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
-                folder.samples.append((path, path.stem))
+        folder.samples = [(path, path.stem) for path in image_files(root)]
     if not folder.samples:
         raise SeqocrError(f"{root}: no labelled images found ({'; '.join(folder.problems[:3]) or 'empty'})")
     return folder
+
+
+def image_files(root: Path, recursive: bool = False) -> list[Path]:
+    """The image files in `root` (and below it, when `recursive`), sorted by path."""
+    candidates = root.rglob("*") if recursive else root.iterdir()
+    return sorted(p for p in candidates if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def _read_labels_tsv(labels: Path, folder: LabelledFolder) -> None:

@@ -44,7 +44,8 @@ def app_from_environment() -> FastAPI:
 def serve(config: ServeConfig) -> None:
     import uvicorn
 
-    app = build_app(config)  # a bad model name fails here, once, before any worker starts
+    # a bad model name fails here, once, before any worker starts; an ONNX twin is exported here, not by each worker
+    app = build_app(config)
     options = {
         "host": config.host,
         "port": config.port,

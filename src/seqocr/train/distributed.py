@@ -67,6 +67,16 @@ def _collective_device() -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
+def launched_as_main() -> bool:
+    """Whether this process is rank 0 of its torchrun launch (or was not launched by torchrun)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def processes_on_this_machine() -> int:
+    """How many of the launch's processes share this machine (its cores): torchrun's LOCAL_WORLD_SIZE."""
+    return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
 def join_processes(device: torch.device) -> tuple[Processes, torch.device]:
     """Join the torchrun process group when launched by torchrun; each GPU process takes
     the GPU of its LOCAL_RANK. Alone (no WORLD_SIZE, or 1), nothing changes."""

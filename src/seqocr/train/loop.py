@@ -86,7 +86,7 @@ def _train(
     config: RunConfig, resume: bool, progress: bool, command: str, device: torch.device, processes: Processes
 ) -> Path:
     say = _speaker(processes)
-    run = _prepare(config, resume, processes, say)
+    run = _prepare(config, resume, device, processes, say)
     config, folder, charset, model, data = run.config, run.folder, run.charset, run.model, run.data
     tc = config.train
     precision = resolve_precision(tc.precision, device)
@@ -105,7 +105,7 @@ def _train(
         EncodedDataset(data.validation, config.preprocess, charset) if data.validation is not None else None,
         tc.batch_size,
     )
-    record = Checkpoint.of(model, charset, config.model, config.preprocess, command=command)
+    record = Checkpoint(charset, config.model, config.preprocess, weights={}, command=command)  # weights: each save
     started = time.monotonic() - state.seconds
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         batches = WidthBucketedBatches(
@@ -165,7 +165,9 @@ def _metrics_row(
     }
 
 
-def _prepare(config: RunConfig, resume: bool, processes: Processes, say: Callable[[str], None]) -> Run:
+def _prepare(
+    config: RunConfig, resume: bool, device: torch.device, processes: Processes, say: Callable[[str], None]
+) -> Run:
     """Resolve the config (a resumed run's own, an initial model's geometry), check the data
     and create the run folder; data problems fail before a run folder exists."""
     folder = RunFolder(config.train.out)
@@ -192,7 +194,7 @@ def _prepare(config: RunConfig, resume: bool, processes: Processes, say: Callabl
         torch.set_num_threads(tc.threads)
     torch.manual_seed(tc.seed)  # every process builds the same initial weights
     model = build_model(config.model, config.preprocess, charset.num_classes)
-    if resolve_device(tc.device).type == "cpu":
+    if device.type == "cpu":
         model = channels_last(model)
     data = TrainingData(config, charset, model, split)
     processes.wait()  # every process has checked the folder before rank 0 creates it

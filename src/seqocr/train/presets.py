@@ -9,6 +9,7 @@ from dataclasses import replace
 from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, TrainConfig
 from seqocr.data.captcha import captcha_dir
 from seqocr.errors import SeqocrError
+from seqocr.train.distributed import processes_on_this_machine
 
 
 def digits() -> RunConfig:
@@ -26,7 +27,7 @@ def auto_workers(gpu: bool) -> int:
     """`--workers auto`: on a GPU, every core this process's share leaves beside the
     trainer (up to 8; torchrun's processes share the machine's cores); on the CPU, the
     recipe's balance of renderers and torch threads (digits: 2)."""
-    cores = (os.cpu_count() or 1) // max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    cores = (os.cpu_count() or 1) // processes_on_this_machine()
     return max(1, min(8, cores - 1)) if gpu else 2
 
 
