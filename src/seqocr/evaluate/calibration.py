@@ -160,6 +160,6 @@ def calibrate_on_folder(recognizer: Recognizer, data: str | Path, out: str | Pat
     for chunk in width_batches([t.shape[-1] for t in tensors], 64):
         images, widths = pad_batch([tensors[i] for i in chunk])
         batches.append((images, widths, [samples[i][1] for i in chunk]))
-    result = calibrate(checkpoint.build_model(), batches, checkpoint.charset)
+    result = calibrate(recognizer.torch_network("calibration"), batches, recognizer.charset)  # the loaded network
     checkpoint.calibrated(result.temperature, result.as_dict()).save(out)
     return result
