@@ -1,6 +1,10 @@
 """Speed on this CPU: inference (PyTorch and ONNX Runtime), training and synthesis images/s.
 
-    python benchmarks/speed.py [--model digits] [--workers N]
+    python benchmarks/speed.py [--model digits] [--workers N] [--only-locating]
+
+Locating: the reading pool end to end on cells of the cells suite resized to 200x150
+px (the locator finds the number, then it is read), and on tight crops (default-style
+strings) with `--locate auto` against `--locate off`.
 
 Writes benchmarks/results/speed.json.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import torch
 
 import seqocr
@@ -18,7 +23,7 @@ from seqocr.charset import Charset
 from seqocr.config import RunConfig, SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
 from seqocr.data.synth import DigitStringSynth
-from seqocr.evaluate.speed import bench_images, format_bench, run_bench
+from seqocr.evaluate.speed import bench_images, format_bench, measure_pool, run_bench
 from seqocr.models import build_model
 from seqocr.train.distributed import Processes
 from seqocr.train.step import Stepper
@@ -50,6 +55,33 @@ def training_rate(recognizer: seqocr.Recognizer, batches: int = 20) -> float:
     return 64 * (len(data) - 2) / (time.perf_counter() - started)
 
 
+def locating_rates(model: str, backend: str, workers: int, count: int) -> dict:
+    """Pool images/s on 200x150 cells and on tight crops with locating auto and off."""
+    import os
+
+    from PIL import Image
+
+    from seqocr.data.cell_suite import cell_suite
+    from seqocr.data.mnist import load_split
+
+    workers = workers or os.cpu_count() or 1
+    cells = [
+        np.asarray(Image.fromarray(image).resize((200, 150))) for image, _, _ in cell_suite(load_split("test"), count)
+    ]
+    tight = bench_images(None, 2 * count)
+    return {
+        "backend": backend,
+        "cells_200x150_images_per_s": measure_pool(model, backend, cells, workers)["batch64_images_per_s_end_to_end"],
+        "tight_auto_images_per_s": measure_pool(model, backend, tight, workers, "auto")[
+            "batch64_images_per_s_end_to_end"
+        ],
+        "tight_off_images_per_s": measure_pool(model, backend, tight, workers, "off")[
+            "batch64_images_per_s_end_to_end"
+        ],
+        "targets": {"cells_images_per_s": 300, "tight_auto_vs_off": 0.9},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="digits")
@@ -57,8 +89,15 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="one-thread processes to read in (default: one per core)"
     )
+    parser.add_argument("--only-locating", action="store_true", help="measure only the locating figures")
     args = parser.parse_args()
 
+    if args.only_locating:
+        locating = {b: locating_rates(args.model, b, args.workers, 2000) for b in ("onnx", "torch")}
+        path = write_results("speed-locating", {"model": args.model, "locating": locating})
+        print_locating(locating)
+        print(f"wrote {path}")
+        return
     images = bench_images(None, args.n)
     inference = run_bench(args.model, ["torch", "onnx"], images, args.workers)["backends"]
     results = {
@@ -69,6 +108,7 @@ def main() -> None:
         "training_images_per_s": training_rate(seqocr.load(args.model)),
         "synthesis_images_per_s_one_process": synthesis_rate(),
         "synthesis_augmented_images_per_s_one_process": synthesis_rate(augment=True),
+        "locating": {b: locating_rates(args.model, b, args.workers, 2000) for b in ("onnx", "torch")},
     }
     path = write_results("speed", results)
     print(format_bench({"model": args.model, "backends": inference}))
@@ -77,7 +117,17 @@ def main() -> None:
         f"synthesis: {results['synthesis_images_per_s_one_process']:.0f} images/s in one process "
         f"({results['synthesis_augmented_images_per_s_one_process']:.0f} with glyph augmentation)"
     )
+    print_locating(results["locating"])
     print(f"wrote {path}")
+
+
+def print_locating(locating: dict) -> None:
+    for backend, r in locating.items():
+        print(
+            f"{backend:<6} pool: cells 200x150 {r['cells_200x150_images_per_s']:.0f} images/s end to end; "
+            f"tight crops {r['tight_auto_images_per_s']:.0f} with --locate auto, {r['tight_off_images_per_s']:.0f} off "
+            f"({100 * r['tight_auto_images_per_s'] / r['tight_off_images_per_s']:.0f}%)"
+        )
 
 
 if __name__ == "__main__":

@@ -153,6 +153,7 @@ class ServeConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1  # uvicorn worker processes, each loading the models once
+    locate: str | None = None  # find the number in larger images first: "auto" | "on" | "off" (None: per model)
     max_body_bytes: int = 8 * 1024 * 1024
     max_images: int = 64  # per request
     max_pixels: int = 4_000_000  # per image, checked from its header before decoding

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from seqocr.config import DecodeConfig
 from seqocr.data.images import ImageInput
@@ -35,15 +36,17 @@ class ReadingPool:
     with one thread. `predict` keeps input order and raises the same one-line errors
     as `Recognizer.predict`, naming images by their place in the whole input."""
 
-    def __init__(self, model: str | Path = "digits", backend: str = "torch", workers: int = 0):
+    def __init__(
+        self, model: str | Path = "digits", backend: str = "torch", workers: int = 0, locate: str | None = None
+    ):
         self.workers = workers or os.cpu_count() or 1
-        load(model, backend, device="cpu")  # fail here, in the caller, on a bad name; also exports the ONNX twin once
+        load(model, backend, device="cpu", locate=locate)  # fail here, in the caller, on a bad name; exports once
         # spawn: a forked child would inherit torch's thread pool mid-state
         self._executor = ProcessPoolExecutor(
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_load_worker,
-            initargs=(str(model), backend),
+            initargs=(str(model), backend, locate),
         )
 
     def predict(
@@ -52,15 +55,15 @@ class ReadingPool:
         return self._map(images, batch_size, decoding, keep_going=False)  # type: ignore[return-value]
 
     def _map(
-        self, images: Sequence[ImageInput], batch_size: int, decoding: DecodeConfig | None, keep_going: bool
-    ) -> list[Prediction | SeqocrError]:
+        self, images: Sequence[ImageInput], batch_size: int, decoding: DecodeConfig | None, keep_going: bool | str
+    ) -> list[Any]:
         shard = max(1, min(SHARD_IMAGES, -(-len(images) // self.workers)))  # ceil: one shard per worker when small
         starts = range(0, len(images), shard)
         named = [
             [(image, image_name(image, i)) for i, image in enumerate(images[s : s + shard], start=s)] for s in starts
         ]
         n = len(named)
-        results: list[Prediction | SeqocrError] = []
+        results: list[Any] = []
         for part in self._executor.map(_read_shard, named, [batch_size] * n, [decoding] * n, [keep_going] * n):
             results += part
         return results
@@ -71,6 +74,12 @@ class ReadingPool:
         """`Recognizer.read_each` across the processes: an unusable image's place holds its
         error, and every other image is still read."""
         return self._map(images, batch_size, decoding, keep_going=True)
+
+    def read_every_string(
+        self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[list[Prediction] | SeqocrError]:
+        """`Recognizer.read_every_string` across the processes (`--all`)."""
+        return self._map(images, batch_size, decoding, keep_going="every")
 
     def warm_up(self) -> None:
         """Start every worker and load its model now, not on the first call."""
@@ -92,18 +101,22 @@ class ReadingPool:
 _worker_recognizer: Recognizer | None = None  # each worker process's model, loaded once by its initializer
 
 
-def _load_worker(model: str, backend: str) -> None:
+def _load_worker(model: str, backend: str, locate: str | None) -> None:
     global _worker_recognizer
     import torch
 
     torch.set_num_threads(1)
-    _worker_recognizer = load(model, backend, threads=1, device="cpu")  # one CPU core each
+    _worker_recognizer = load(model, backend, threads=1, device="cpu", locate=locate)  # one CPU core each
 
 
 def _read_shard(
-    named: list[tuple[ImageInput, str]], batch_size: int, decoding: DecodeConfig | None, keep_going: bool
-) -> list[Prediction] | list[Prediction | SeqocrError]:
+    named: list[tuple[ImageInput, str]], batch_size: int, decoding: DecodeConfig | None, keep_going: bool | str
+) -> list[Any]:
+    """One shard's answers: predictions (raising on a bad image), or with `keep_going`
+    errors in place, or ("every") every string of each image."""
     assert _worker_recognizer is not None, "worker started without its model"
+    if keep_going == "every":
+        return _worker_recognizer.read_every_string(named, batch_size, decoding)  # type: ignore[return-value]
     if keep_going:
         return _worker_recognizer.read_each(named, batch_size, decoding)
     return _worker_recognizer.predict_named(named, batch_size, decoding)

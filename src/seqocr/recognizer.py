@@ -23,16 +23,30 @@ from seqocr.charset import Charset
 from seqocr.checkpoint import Checkpoint
 from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig
 from seqocr.data.images import ImageInput, as_pil
-from seqocr.data.transform import pad_batch, preprocess, preprocess_with_box, width_batches
+from seqocr.data.transform import pad_batch, preprocess_with_box, width_batches
 from seqocr.decode import Decoded, decode_logits
 from seqocr.device import autocast, resolve_device, resolve_precision
 from seqocr.errors import SeqocrError, attempt_each
+from seqocr.locating import LOCATE_MODES, StringLocator, looks_tight, main_region
 from seqocr.models import RecognitionModel, channels_last
 from seqocr.pretrained import resolve_model
 from seqocr.schemas import Alternative, Answer, CharAnswer
 
 BACKENDS = ("torch", "onnx")
 Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
+LOCATE_MARGIN = 0.15  # a located string is cut out with this share of its height around it
+# --locate auto takes a second, located look at whole-image readings less sure than this
+AUTO_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a prepared tensor came from in the input image: the part it shows (`read`,
+    to place each character) and the string's box for the answer (`box`: the located
+    string, or the ink a tight crop holds; None when nothing was found)."""
+
+    read: Box
+    box: Box | None
 
 
 @dataclass(frozen=True)
@@ -43,6 +57,7 @@ class Prediction:
     alternatives: tuple[tuple[str, float], ...] = ()  # with --n-best: (text, confidence), best first
     char_x: tuple[float, ...] = ()  # where each character was read: x in the input image's pixels
     attention: tuple[tuple[float, ...], ...] = ()  # attention models: each character's weights over time
+    box: Box | None = None  # where the string stands in the input image; None when nothing was found
 
     def answer(self, reject_below: float | None = None) -> Answer:
         """The answer format (seqocr/schemas.py) the CLI's JSON and the service share."""
@@ -56,6 +71,7 @@ class Prediction:
             ],
             alternatives=[Alternative(text=t, confidence=round(c, 6)) for t, c in self.alternatives] or None,
             rejected=None if reject_below is None else self.confidence < reject_below,
+            box=[round(v, 1) for v in self.box] if self.box is not None else None,
         )
 
 
@@ -118,6 +134,8 @@ class Recognizer:
         self.preprocess = preprocess_config
         self.model_config = model_config
         self.info = info
+        self.locator: StringLocator | None = None  # set by `locating`
+        self.locate = "off"  # "auto": locate unless the image is already a tight crop; "on"; "off"
 
     @classmethod
     def from_checkpoint(cls, name_or_path: str | Path, device: str = "cpu", precision: str = "32") -> Recognizer:
@@ -163,6 +181,17 @@ class Recognizer:
             raise SeqocrError(f"{self.info.get('path', 'model')}: an exported model; give its .pt checkpoint")
         return Checkpoint.load(self.info["path"])
 
+    def locating(self, mode: str, locator: StringLocator | None) -> Recognizer:
+        """The same reader that finds the string first: `mode` "on" always, "auto" unless
+        the image is already a tight crop (locating.looks_tight), "off" never."""
+        if mode not in LOCATE_MODES:
+            raise SeqocrError(f"unknown --locate {mode!r}; choose one of: {', '.join(LOCATE_MODES)}")
+        if mode != "off" and locator is None:
+            raise SeqocrError(f"--locate {mode} needs a locator")
+        twin = copy.copy(self)
+        twin.locate, twin.locator = mode, locator
+        return twin
+
     def uncalibrated(self) -> Recognizer:
         """The same reader at temperature 1: confidences as the network gives them."""
         twin = copy.copy(self)
@@ -200,35 +229,126 @@ class Recognizer:
     ) -> list[Prediction]:
         """`predict` on (image, the name its errors give) pairs: a part of a larger input
         (`ReadingPool`'s shards) names its images by their place in the whole."""
-        prepared = [self.prepare_with_box(image, name) for image, name in named]
-        return self.predict_tensors([t for t, _ in prepared], batch_size, decoding, [b for _, b in prepared])
+        # without keep_going the first unusable image raises its error: every outcome is a Prediction
+        return self._read(named, batch_size, decoding, keep_going=False)  # type: ignore[return-value]
 
     def read_each(
         self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None
     ) -> list[Prediction | SeqocrError]:
         """`predict_named` that keeps going: an unusable image's place holds its error, and
-        every other image is still read (the CLI reading a folder)."""
-        prepared = attempt_each(lambda item: self.prepare_with_box(*item), named)
-        return self.read_prepared(prepared, batch_size, decoding)
+        every other image is still read (the CLI reading a folder, the service, eval)."""
+        return self._read(named, batch_size, decoding, keep_going=True)
 
-    def read_prepared(
+    def _read(
+        self, named: Sequence[tuple[ImageInput, str]], batch_size: int, decoding: DecodeConfig | None, keep_going: bool
+    ) -> list[Prediction | SeqocrError]:
+        """The one reading path: open, prepare (locating first with `--locate on`), read;
+        with `auto`, a second look at the images that need one (`second_looks`)."""
+        if keep_going:
+            opened = attempt_each(lambda item: (as_pil(*item), item[1]), named)
+        else:
+            opened = [(as_pil(*item), item[1]) for item in named]
+        good = [o for o in opened if not isinstance(o, SeqocrError)]
+        prepared = (
+            attempt_each(lambda o: self.prepare_with_box(*o), good)
+            if keep_going
+            else [self.prepare_with_box(*o) for o in good]
+        )
+        usable = [(o, p) for o, p in zip(good, prepared, strict=True) if not isinstance(p, SeqocrError)]
+        predictions = self.predict_tensors(
+            [t for _, (t, _) in usable], batch_size, decoding, [b for _, (_, b) in usable]
+        )
+        if self.locate == "auto":
+            predictions = self.second_looks([o for o, _ in usable], predictions, batch_size, decoding)
+        answers = iter(predictions)
+        failed = iter(p for p in prepared if isinstance(p, SeqocrError))
+        by_image = [next(failed) if isinstance(p, SeqocrError) else next(answers) for p in prepared]
+        done = iter(by_image)
+        return [o if isinstance(o, SeqocrError) else next(done) for o in opened]
+
+    def second_looks(
         self,
-        prepared: Sequence[tuple[Tensor, Box] | SeqocrError],
+        images: Sequence[tuple[Image.Image, str]],
+        predictions: Sequence[Prediction],
         batch_size: int = 64,
         decoding: DecodeConfig | None = None,
-    ) -> list[Prediction | SeqocrError]:
-        """Read the prepared images of `prepare_with_box`'s outcomes; errors keep their place."""
-        good = [p for p in prepared if not isinstance(p, SeqocrError)]
-        predictions = iter(self.predict_tensors([t for t, _ in good], batch_size, decoding, [b for _, b in good]))
-        return [p if isinstance(p, SeqocrError) else next(predictions) for p in prepared]
+    ) -> list[Prediction]:
+        """`--locate auto`: the whole-image readings, with a second look, located, at each
+        (image, name) whose reading is unsure (below AUTO_CONFIDENCE) or that does not look
+        like a tight crop (a band, a rule or a frame at its edges: `looks_tight`); the more
+        confident of the two readings is kept. A tight crop read surely costs nothing more."""
+        again = [
+            i
+            for i, ((image, _), p) in enumerate(zip(images, predictions, strict=True))
+            if p.confidence < AUTO_CONFIDENCE or not looks_tight(image)
+        ]
+        if not again:
+            return list(predictions)
+        located = [self._locate_main(*images[i]) for i in again]
+        second = self.predict_tensors([t for t, _ in located], batch_size, decoding, [b for _, b in located])
+        kept = list(predictions)
+        for i, p in zip(again, second, strict=True):
+            if p.confidence > kept[i].confidence:
+                kept[i] = p
+        return kept
+
+    def read_every_string(
+        self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None
+    ) -> list[list[Prediction] | SeqocrError]:
+        """Every string the locator finds in each image, in reading order (`--all`); an
+        image with none (or none that reads as text) gives an empty list, an unusable one
+        its error in its place."""
+        found = attempt_each(lambda item: self.prepare_every_string(*item), named)
+        flat = [p for strings in found if not isinstance(strings, SeqocrError) for p in strings]
+        predictions = iter(self.predict_tensors([t for t, _ in flat], batch_size, decoding, [b for _, b in flat]))
+        read = [s if isinstance(s, SeqocrError) else [next(predictions) for _ in s] for s in found]
+        return [s if isinstance(s, SeqocrError) else [p for p in s if p.text] for s in read]
 
     def prepare(self, image: ImageInput, name: str = "image") -> Tensor:
         """Load and preprocess one image; raises SeqocrError naming `name` if it is unusable."""
-        return preprocess(as_pil(image, name), self.preprocess, name)
+        return self.prepare_with_box(image, name)[0]
 
-    def prepare_with_box(self, image: ImageInput, name: str = "image") -> tuple[Tensor, Box]:
-        """`prepare`, and the part of the input image the tensor shows (to locate characters)."""
-        return preprocess_with_box(as_pil(image, name), self.preprocess, name)
+    def prepare_with_box(self, image: ImageInput, name: str = "image") -> tuple[Tensor, Placement]:
+        """`prepare`, and where the tensor came from in the input image: the whole image
+        (cropped to its ink), or with `--locate on` the main string the locator found (a
+        blank when it found none, which reads as "" at confidence 0)."""
+        pil = as_pil(image, name)
+        if self.locate == "on":
+            return self._locate_main(pil, name)
+        tensor, read = preprocess_with_box(pil, self.preprocess, name)
+        return tensor, Placement(read, read)
+
+    def prepare_every_string(self, image: ImageInput, name: str = "image") -> list[tuple[Tensor, Placement]]:
+        """Each string the locator finds, prepared, in reading order (none: an empty list).
+        With locating off, the whole image is one string."""
+        pil = as_pil(image, name)
+        if self.locator is None or self.locate == "off":
+            tensor, read = preprocess_with_box(pil, self.preprocess, name)
+            return [(tensor, Placement(read, read))]
+        return [self._cut_out(pil, region.box, name) for region in self.locator.locate([pil], [name])[0]]
+
+    def _locate_main(self, image: Image.Image, name: str) -> tuple[Tensor, Placement]:
+        """The main string the locator finds, prepared; a blank when it finds none."""
+        assert self.locator is not None
+        region = main_region(self.locator.locate([image], [name])[0])
+        if region is None:
+            blank = torch.zeros(self.preprocess.channels, self.preprocess.height, self.preprocess.min_width)
+            return blank, Placement((0.0, 0.0, float(image.width), float(image.height)), None)
+        return self._cut_out(image, region.box, name)
+
+    def _cut_out(self, image: Image.Image, box: Box, name: str) -> tuple[Tensor, Placement]:
+        """The string in `box`, with a margin, cut from the full-resolution image and preprocessed."""
+        x0, y0, x1, y1 = box
+        margin = max(2.0, LOCATE_MARGIN * (y1 - y0))
+        cut = (
+            max(0, int(x0 - margin)),
+            max(0, int(y0 - margin)),
+            min(image.width, int(np.ceil(x1 + margin))),
+            min(image.height, int(np.ceil(y1 + margin))),
+        )
+        tensor, (left, top, right, bottom) = preprocess_with_box(image.crop(cut), self.preprocess, name)
+        read = (left + cut[0], top + cut[1], right + cut[0], bottom + cut[1])
+        return tensor, Placement(read, box)
 
     @torch.inference_mode()
     def predict_tensors(
@@ -236,21 +356,24 @@ class Recognizer:
         tensors: Sequence[Tensor],
         batch_size: int = 64,
         decoding: DecodeConfig | None = None,
-        boxes: Sequence[Box] | None = None,
+        boxes: Sequence[Placement] | None = None,
     ) -> list[Prediction]:
         """Preprocessed images -> predictions; batches images of similar width together.
-        With each tensor's `boxes` (from `prepare_with_box`), predictions say where in the
-        input image each character was read."""
+        With each tensor's placement (from `prepare_with_box`), predictions say where in
+        the input image the string stands and each character was read."""
         results: list[Prediction | None] = [None] * len(tensors)
         for chunk in width_batches([t.shape[-1] for t in tensors], batch_size):
             images, widths = pad_batch([tensors[i] for i in chunk])
             decoded_batch = self.read_padded(images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
-                char_x = _char_x(d, tensors[i].shape[-1], boxes[i]) if boxes is not None else ()
+                char_x = _char_x(d, boxes[i].read) if boxes is not None else ()
+                box = boxes[i].box if boxes is not None else None
                 # nothing read is never a sure answer: a blank page, a crop that missed the
                 # text and an image read wrong look alike, and a reject threshold must catch them
                 confidence = d.confidence if d.text else 0.0
-                results[i] = Prediction(d.text, confidence, d.char_confidences, d.alternatives, char_x, d.attention)
+                results[i] = Prediction(
+                    d.text, confidence, d.char_confidences, d.alternatives, char_x, d.attention, box if d.text else None
+                )
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
@@ -263,7 +386,7 @@ class Recognizer:
             return read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
 
 
-def _char_x(decoded: Decoded, width: int, box: Box) -> tuple[float, ...]:
+def _char_x(decoded: Decoded, box: Box) -> tuple[float, ...]:
     """Each character's emitting frame, mapped back to an x in the input image."""
     left, _, right, _ = box
     steps = max(decoded.steps, 1)

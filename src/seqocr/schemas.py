@@ -29,6 +29,9 @@ class Answer(BaseModel):
     chars: list[CharAnswer]
     alternatives: list[Alternative] | None = Field(None, description="with n-best decoding: answers, best first")
     rejected: bool | None = Field(None, description="with a reject threshold: confidence below it")
+    box: list[float] | None = Field(
+        None, description="where the string stands: [x0, y0, x1, y1] in the input image's pixels (none: nothing found)"
+    )
 
 
 class ImageError(BaseModel):

@@ -15,7 +15,8 @@ from seqocr.recognizer import Prediction
 
 CHUNK = 512  # files read per call: large enough to batch well, small enough to answer often
 
-Reader = Callable[[list[str]], list[Prediction | SeqocrError]]
+Answer = Prediction | list[Prediction] | SeqocrError  # a list: every string of the image (--all)
+Reader = Callable[[list[str]], list[Answer]]
 
 
 def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[str]:
@@ -62,24 +63,31 @@ def answered(jsonl: str | Path) -> set[str]:
     return done
 
 
-def read_in_chunks(
-    read: Reader, paths: list[str], chunk: int = CHUNK
-) -> Iterator[tuple[str, Prediction | SeqocrError]]:
+def read_in_chunks(read: Reader, paths: list[str], chunk: int = CHUNK) -> Iterator[tuple[str, Answer]]:
     """(path, answer or error) for every path, in order, `chunk` files at a time."""
     for start in range(0, len(paths), chunk):
         part = paths[start : start + chunk]
         yield from zip(part, read(part), strict=True)
 
 
-def answer_lines(path: str, outcome: Prediction | SeqocrError, as_json: bool, reject_below: float | None) -> str:
+def answer_lines(path: str, outcome: Answer, as_json: bool, reject_below: float | None) -> str:
     """What `seqocr predict` writes for one file: a JSON line (the answer format, or the
-    error), or tab-separated path, text and confidence (and each n-best alternative)."""
+    error), or tab-separated path, text and confidence (and each n-best alternative).
+    With --all, the JSON line holds `strings`, and the text form a line per string with
+    its box."""
     if as_json:
         if isinstance(outcome, SeqocrError):
             return json.dumps({"path": path, "error": str(outcome)}) + "\n"
+        if isinstance(outcome, list):
+            strings = [p.answer(reject_below).model_dump(exclude_none=True) for p in outcome]
+            return json.dumps({"path": path, "strings": strings}) + "\n"
         return json.dumps({"path": path, **outcome.answer(reject_below).model_dump(exclude_none=True)}) + "\n"
     if isinstance(outcome, SeqocrError):
         return ""  # the error went to stderr
+    if isinstance(outcome, list):
+        return "".join(
+            f"{path}\t{p.text}\t{p.confidence:.4f}\t" + ",".join(f"{v:g}" for v in p.box or ()) + "\n" for p in outcome
+        )
     rejected = "\trejected" if reject_below is not None and outcome.confidence < reject_below else ""
     lines = [f"{path}\t{outcome.text}\t{outcome.confidence:.4f}{rejected}"]
     lines += [f"{path}\t#{rank} {t}\t{c:.4f}" for rank, (t, c) in enumerate(outcome.alternatives[1:], start=2)]

@@ -148,3 +148,12 @@ def write_json(path: Path, data: Any) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def add_locate_option(parser: Any) -> None:
+    parser.add_argument(
+        "--locate",
+        choices=("auto", "on", "off"),
+        help="find the number in a larger image (a cell, a field, a photo) first: auto (the default for digit "
+        "models) skips images that are already tight crops; off (the default for others) reads the whole image",
+    )

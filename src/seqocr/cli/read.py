@@ -13,6 +13,7 @@ from typing import Any
 from seqocr.cli.options import (
     add_decode_options,
     add_device_options,
+    add_locate_option,
     bounded,
     count,
     decode_config,
@@ -57,6 +58,13 @@ def add_commands(commands: Any) -> None:
         metavar="OUT.png",
         help="attention models: draw where each character was read (OUT-N.png for several images)",
     )
+    add_locate_option(predict)
+    predict.add_argument(
+        "--all", action="store_true", help="every string found, in reading order, each with its box (JSON: strings)"
+    )
+    predict.add_argument(
+        "--show", type=Path, metavar="OUT.png", help="draw the boxes and readings (OUT-N.png for several images)"
+    )
     predict.add_argument("--no-progress", action="store_true", help="no progress bar for large inputs")
     predict.set_defaults(handler=predict_files)
 
@@ -95,7 +103,8 @@ def add_commands(commands: Any) -> None:
 def _load(args: argparse.Namespace) -> Any:
     from seqocr.loading import load
 
-    return load(args.model, getattr(args, "backend", "torch"), device=args.device, precision=args.precision)
+    backend = getattr(args, "backend", "torch")
+    return load(args.model, backend, device=args.device, precision=args.precision, locate=getattr(args, "locate", None))
 
 
 def predict_files(args: argparse.Namespace) -> int:
@@ -113,17 +122,20 @@ def predict_files(args: argparse.Namespace) -> int:
     if args.skip_done:
         done = answered(args.skip_done)
         paths = [p for p in paths if p not in done]
-    if args.show_attention and args.workers > 1:
-        raise SeqocrError("--show-attention reads in one process: leave out --workers")
+    if (args.show_attention or args.show) and args.workers > 1:
+        raise SeqocrError("--show and --show-attention read in one process: leave out --workers")
     decoding = decode_config(args)
     as_json = args.json or args.out is not None
     sink = _append_lines(args.out) if args.out is not None else sys.stdout
     failures = 0
     attention: dict[int, Any] = {}
+    shown: dict[int, Any] = {}
     try:
         with _reader(args, decoding) as (read, recognizer):
             if args.show_attention:
                 recognizer.require("attention", "--show-attention")
+            if args.all and recognizer is not None and recognizer.locate == "off":
+                raise SeqocrError("--all lists the strings the locator finds: leave out --locate off")
             bar = tqdm(total=len(paths), unit="img", disable=args.no_progress or len(paths) < 2000, file=sys.stderr)
             for index, (path, outcome) in enumerate(read_in_chunks(read, paths)):
                 bar.update()
@@ -131,6 +143,8 @@ def predict_files(args: argparse.Namespace) -> int:
                     failures += 1
                     print(f"seqocr: error: {outcome}", file=sys.stderr)
                 sink.write(answer_lines(path, outcome, as_json, args.reject_below))
+                if args.show and not isinstance(outcome, SeqocrError):
+                    shown[index] = outcome
                 if index % CHUNK == CHUNK - 1:
                     sink.flush()  # a stopped run keeps what it read (--skip-done continues)
                 if args.show_attention and not isinstance(outcome, SeqocrError):
@@ -141,6 +155,8 @@ def predict_files(args: argparse.Namespace) -> int:
             sink.close()
     if args.show_attention:
         _draw_attention(args.show_attention, attention, len(paths))
+    if args.show:
+        _draw_boxes(args.show, paths, shown)
     return 1 if failures else 0
 
 
@@ -167,14 +183,32 @@ def _reader(args: argparse.Namespace, decoding: Any) -> Iterator[tuple[Any, Any]
     one-thread processes each holding the model (--workers)."""
     if args.workers <= 1:
         recognizer = _load(args)
-        yield (lambda part: recognizer.read_each([(p, p) for p in part], args.batch_size, decoding)), recognizer
+        read = recognizer.read_every_string if args.all else recognizer.read_each
+        yield (lambda part: read([(p, p) for p in part], args.batch_size, decoding)), recognizer
         return
     from seqocr.pool import ReadingPool
 
     if args.device not in ("cpu", "auto"):
         raise SeqocrError("--workers reads in CPU processes; on a GPU leave it out and raise --batch-size")
-    with ReadingPool(args.model, args.backend, args.workers) as pool:
-        yield (lambda part: pool.read_each(part, args.batch_size, decoding)), None
+    with ReadingPool(args.model, args.backend, args.workers, args.locate) as pool:
+        read_many = pool.read_every_string if args.all else pool.read_each
+        yield (lambda part: read_many(part, args.batch_size, decoding)), None
+
+
+def _draw_boxes(out: Path, paths: list[str], readings: dict[int, Any]) -> None:
+    from seqocr.data.images import open_image
+    from seqocr.evaluate.boxes import draw_readings
+
+    suffix = out.suffix or ".png"
+    for index, outcome in readings.items():
+        target = out.with_suffix(suffix) if len(paths) == 1 else out.with_name(f"{out.stem}-{index + 1}{suffix}")
+        strings = outcome if isinstance(outcome, list) else [outcome]
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            draw_readings(open_image(paths[index]), strings).save(target)
+        except (OSError, ValueError) as error:  # unwritable, or an extension PIL cannot write
+            raise SeqocrError(f"{target}: cannot write the picture ({error})") from None
+        print(f"boxes of image {index + 1} drawn in {target}", file=sys.stderr)
 
 
 def _draw_attention(out: Path, readings: dict[int, Any], total: int) -> None:

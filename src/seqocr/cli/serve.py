@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from seqocr.cli.options import add_device_options, count, non_negative_int, positive_float
+from seqocr.cli.options import add_device_options, add_locate_option, count, non_negative_int, positive_float
 
 
 def add_commands(commands: Any) -> None:
@@ -34,6 +34,7 @@ def add_commands(commands: Any) -> None:
     )
     serve.add_argument("--keep-alive", type=count, default=5, help="seconds an idle connection stays open")
     serve.add_argument("--max-connections", type=count, default=256, help="connections at once (more get 503)")
+    add_locate_option(serve)
     serve.set_defaults(handler=run_service)
 
     models = commands.add_parser("models", help="list bundled models")
@@ -60,6 +61,7 @@ def run_service(args: argparse.Namespace) -> int:
             request_timeout_s=args.request_timeout,
             keep_alive_s=args.keep_alive,
             max_connections=args.max_connections,
+            locate=args.locate,
         )
     )
     return 0
@@ -71,5 +73,7 @@ def list_models(args: argparse.Namespace) -> int:
 
     for name in bundled_models():
         path = resolve_model(name)
-        print(f"{name}\t{path}\t{json.dumps(Checkpoint.load(path).metrics)}")
+        checkpoint = Checkpoint.load(path)
+        kind = "locator" if checkpoint.model.arch == "locator" else "reader"
+        print(f"{name}\t{kind}\t{path}\t{json.dumps(checkpoint.metrics)}")
     return 0

@@ -78,7 +78,9 @@ def add_commands(commands: Any) -> None:
     )
     add_device_options(train)
     train.add_argument(
-        "--arch", help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit)"
+        "--arch",
+        help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit), "
+        "locator (finds digit strings in cells and fields; --preset locator)",
     )
     train.add_argument("--stem", type=count, help="crnn, attention: channels of the stride-2 first convolution")
     train.add_argument(
@@ -94,11 +96,13 @@ def add_commands(commands: Any) -> None:
 
 def run_training(args: argparse.Namespace) -> int:
     from seqocr.train.distributed import launched_as_main
+    from seqocr.train.locator_loop import train_locator
     from seqocr.train.loop import train
 
     config = train_config_from(args)
     command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
-    best = train(config, resume=args.resume, progress=not args.no_progress, command=command)
+    fit = train_locator if config.model.arch == "locator" else train
+    best = fit(config, resume=args.resume, progress=not args.no_progress, command=command)
     if launched_as_main():  # under torchrun, rank 0 speaks for the run
         print(f"best checkpoint: {best}")
     return 0
@@ -109,7 +113,7 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
     from seqocr.device import resolve_device
     from seqocr.train.presets import auto_workers, preset, threads_beside
 
-    name = args.preset or ("folder" if args.data else "digits")
+    name = args.preset or ("folder" if args.data else "locator" if args.arch == "locator" else "digits")
     config = preset(name)
     on_gpu = resolve_device(args.device).type == "cuda"
     # a GPU trains faster than the recipe's two renderers draw: render on every core it leaves

@@ -20,13 +20,17 @@ def curves_png(rows: list[dict[str, Any]]) -> bytes:
     val_epochs = [r["epoch"] for r in validated]
     ax = fig.add_subplot(1, 3, 1)
     ax.plot(epochs, [r["train_loss"] for r in rows], "o-", label="train")
-    if validated:
+    if validated and all(r.get("val_loss") is not None for r in validated):
         ax.plot(val_epochs, [r["val_loss"] for r in validated], "o-", label="validation")
     ax.set(xlabel="epoch", ylabel="loss per character", yscale="log", title="loss")
     ax.legend()
     ax = fig.add_subplot(1, 3, 2)
-    ax.plot(val_epochs, [100 * r["val_accuracy"] for r in validated], "o-", label="string accuracy")
-    ax.plot(val_epochs, [100 * (1 - r["val_cer"]) for r in validated], "o-", label="1 - CER")
+    boxes = bool(validated) and "val_recall" in validated[0]  # a locator's run: boxes found, not strings read
+    first = "box F1" if boxes else "string accuracy"
+    ax.plot(val_epochs, [100 * r["val_accuracy"] for r in validated], "o-", label=first)
+    second = ("val_recall", "box recall") if boxes else ("val_cer", "1 - CER")
+    values = [r[second[0]] if boxes else 1 - r[second[0]] for r in validated]
+    ax.plot(val_epochs, [100 * v for v in values], "o-", label=second[1])
     ax.set(xlabel="epoch", ylabel="%", title="validation")
     ax.legend()
     ax = fig.add_subplot(1, 3, 3)

@@ -72,3 +72,29 @@ def summarize(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, An
         "cer": character_error_rate(truths, predictions),
         "by_length": by_length,
     }
+
+
+IOU_MATCH = 0.5  # a found box counts when it overlaps a true one this much (intersection over union)
+Box = tuple[float, float, float, float]
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = inter_w * inter_h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_boxes(truths: list[Box], found: list[Box]) -> list[float]:
+    """Each true box's best IoU with a found box, each found box used once (greedy)."""
+    free = list(found)
+    best = []
+    for truth in truths:
+        scores = [iou(truth, f) for f in free]
+        k = max(range(len(scores)), key=scores.__getitem__) if scores else -1
+        best.append(scores[k] if k >= 0 else 0.0)
+        if k >= 0 and scores[k] >= IOU_MATCH:
+            free.pop(k)
+    return best

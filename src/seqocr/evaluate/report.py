@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from seqocr.data.images import ImageInput, as_pil
 from seqocr.evaluate.analysis import MISSING, analyse, insights
@@ -27,8 +28,10 @@ from seqocr.recognizer import Recognizer, image_name
 from seqocr.train.run_folder import RunFolder
 
 FAILURES_SHOWN = 12
+LOCATED_SHOWN = 9
 SUITE_STRINGS = 500  # strings of each test suite when no data is given
 REPORT_SUITES = ("notebook_1_5", "default_1_10", "touching_1_10", "document_1_10")
+CELLS = 200  # images of the cells suite (data/cell_suite.py) when the model locates
 
 
 def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageInput], list[str], str, list[str] | None]:
@@ -54,6 +57,11 @@ def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageIn
         return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits", None
     strings = [(s, name) for name in REPORT_SUITES for s in suite(name, digits, SUITE_STRINGS)]
     description = f"the first {SUITE_STRINGS} strings of each MNIST-test suite: {', '.join(REPORT_SUITES)}"
+    if recognizer.locate != "off":  # the number where it stands: cells, fields, photos
+        from seqocr.data.cell_suite import cell_suite
+
+        strings += [((image, text), "cells") for image, text, _ in cell_suite(digits, CELLS)]
+        description += f", and {CELLS} of the cells suite"
     arrays: list[ImageInput] = [image for (image, _), _ in strings]
     return arrays, [text for (_, text), _ in strings], description, [name for _, name in strings]
 
@@ -63,8 +71,8 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
     `recognizer` (loaded from `model`: a run folder adds its curves)."""
     run = Path(model) if Path(model).is_dir() else None
     images, truths, description, suites = report_data(recognizer, data)
-    tensors = [recognizer.prepare(image, image_name(image, i)) for i, image in enumerate(images)]  # read once
-    predictions = recognizer.predict_tensors(tensors)
+    named = [(image, image_name(image, i)) for i, image in enumerate(images)]
+    predictions = recognizer.predict_named(named)
     texts = [p.text for p in predictions]
     by_suite = {}
     for name in dict.fromkeys(suites or []):
@@ -72,7 +80,7 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
         by_suite[name] = summarize([truths[i] for i in picked], [texts[i] for i in picked])
     confidences = [p.confidence for p in predictions]
     # temperature 1: the confidences before calibration
-    raw_conf = [p.confidence for p in recognizer.uncalibrated().predict_tensors(tensors)]
+    raw_conf = [p.confidence for p in recognizer.uncalibrated().predict_named(named)]
     correct = [t == p for t, p in zip(truths, texts, strict=True)]
     ece_before = expected_calibration_error(raw_conf, correct)
     a = analyse(truths, texts, confidences)
@@ -85,6 +93,7 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
         "reliability": _reliability(raw_conf, confidences, correct, recognizer.temperature),
         "coverage": _coverage(a["coverage"]),
         "failures": _failures(images, truths, predictions),
+        "located": _located(images, truths, predictions, suites),
     }
     context = {
         "model": str(model),
@@ -216,10 +225,33 @@ def _failures(images: list[ImageInput], truths: list[str], predictions: list[Any
         pil = as_pil(images[i], f"image {i}")
         ax.imshow(np.asarray(pil.convert("L")), cmap="gray")
         p = predictions[i]
+        if p.box is not None:  # where the string was found
+            x0, y0, x1, y1 = p.box
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="red", linewidth=1))
         for char, x in zip(p.text, p.char_x, strict=False):  # where each character was read
             ax.axvline(x, color="red", alpha=0.6, linewidth=1)
             ax.text(x, -2, char, color="red", ha="center", va="bottom", fontsize=9)
         ax.set_title(f"{truths[i]} → {p.text or '(empty)'}  ({p.confidence:.2f})", fontsize=9, pad=12)
+        ax.set_axis_off()
+    return _png(plt, fig)
+
+
+def _located(
+    images: list[ImageInput], truths: list[str], predictions: list[Any], suites: list[str] | None
+) -> bytes | None:
+    """The first cells of the cells suite, each with the box found and what was read in it."""
+    from seqocr.evaluate.boxes import draw_readings
+
+    shown = [i for i, s in enumerate(suites or []) if s == "cells"][:LOCATED_SHOWN]
+    if not shown:
+        return None
+    columns = 3
+    rows = -(-len(shown) // columns)
+    plt, fig = _figure(12, 2.6 * rows)
+    for k, i in enumerate(shown):
+        ax = fig.add_subplot(rows, columns, k + 1)
+        ax.imshow(np.asarray(draw_readings(as_pil(images[i], f"image {i}"), [predictions[i]])))
+        ax.set_title(f"truth {truths[i]}", fontsize=9)
         ax.set_axis_off()
     return _png(plt, fig)
 
@@ -283,7 +315,8 @@ SECTIONS = [
     ("Accuracy by length", "lengths"),
     ("Accuracy by position", "positions"),
     ("Confusion matrix", "confusions"),
-    ("Worst failures (most confident first; red: where each character was read)", "failures"),
+    ("Worst failures (most confident first; red: the string's box and where each character was read)", "failures"),
+    ("Strings located in cells (box found and what was read in it)", "located"),
     ("Reliability", "reliability"),
     ("Accuracy vs coverage", "coverage"),
 ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from seqocr.config import DecodeConfig
 from seqocr.data.folder import read_folder
-from seqocr.errors import SeqocrError, attempt_each
+from seqocr.errors import SeqocrError
 from seqocr.evaluate.calibration import expected_calibration_error
 from seqocr.evaluate.metrics import summarize
 from seqocr.recognizer import Recognizer
@@ -25,20 +25,19 @@ def evaluate_folder(
     """
     folder = read_folder(data)
     problems = list(folder.problems)
-    tensors, truths, paths = [], [], []
-    prepared = attempt_each(lambda sample: recognizer.prepare(sample[0], str(sample[0])), folder.samples)
-    for (path, text), tensor in zip(folder.samples, prepared, strict=True):
-        if isinstance(tensor, SeqocrError):
-            problems.append(str(tensor))
+    truths, paths, predictions = [], [], []
+    outcomes = recognizer.read_each([(path, str(path)) for path, _ in folder.samples], batch_size, decoding)
+    for (path, text), outcome in zip(folder.samples, outcomes, strict=True):
+        if isinstance(outcome, SeqocrError):
+            problems.append(str(outcome))
             continue
-        tensors.append(tensor)
         if unknown := recognizer.charset.unknown_chars(text):
             problems.append(f"{path}: label {text!r} has characters the model cannot read: {unknown!r}")
         truths.append(text)
         paths.append(path)
-    if not tensors:
+        predictions.append(outcome)
+    if not predictions:
         raise SeqocrError(f"{data}: no readable images ({len(problems)} problems)")
-    predictions = recognizer.predict_tensors(tensors, batch_size, decoding)
     summary = summarize(truths, [p.text for p in predictions])
     confidences = [p.confidence for p in predictions]
     summary["ece"] = expected_calibration_error(

@@ -63,18 +63,20 @@ def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
     }
 
 
-def measure_pool(model: str, backend: str, images: list[ImageInput], workers: int) -> dict[str, Any]:
+def measure_pool(
+    model: str, backend: str, images: list[ImageInput], workers: int, locate: str | None = None
+) -> dict[str, Any]:
     """Batch-64 reading end to end in `workers` one-thread processes (`ReadingPool`): how
-    a large job uses every core."""
+    a large job uses every core. `locate`: the model's default (auto for digits), or as given."""
     from seqocr.pool import ReadingPool
 
-    with ReadingPool(model, backend, workers) as pool:
+    with ReadingPool(model, backend, workers, locate) as pool:
         pool.warm_up()
         pool.predict(images[: 64 * workers])  # first calls allocate and pick kernels
         started = time.perf_counter()
         pool.predict(images, batch_size=64)
         seconds = time.perf_counter() - started
-    return {"workers": workers, "batch64_images_per_s_end_to_end": len(images) / seconds}
+    return {"workers": workers, "locate": locate, "batch64_images_per_s_end_to_end": len(images) / seconds}
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

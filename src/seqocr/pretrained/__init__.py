@@ -1,5 +1,6 @@
 """Bundled models, referred to by name: `seqocr.load("digits")` (strings), `seqocr.load("digit")`
-(one digit), `seqocr.load("captcha")` (captcha_images_v2-style captchas)."""
+(one digit), `seqocr.load("captcha")` (captcha_images_v2-style captchas); "locator" finds
+digit strings in cells, fields and photos before a reader reads them (seqocr/locating.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from seqocr.errors import SeqocrError
 
-BUNDLED = {"digits": "digits.pt", "digit": "digit.pt", "captcha": "captcha.pt"}
+BUNDLED = {"digits": "digits.pt", "digit": "digit.pt", "captcha": "captcha.pt", "locator": "locator.pt"}
 HERE = Path(__file__).parent
 
 

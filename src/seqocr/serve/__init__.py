@@ -25,7 +25,9 @@ def build_app(config: ServeConfig, threads: int = 0) -> FastAPI:
     from seqocr.serve.app import create_app
 
     recognizers = {
-        name: load(name, config.backend, threads, device=config.device, precision=config.precision)
+        name: load(
+            name, config.backend, threads, device=config.device, precision=config.precision, locate=config.locate
+        )
         for name in config.models
     }
     return create_app(recognizers, config)

@@ -30,7 +30,7 @@ from torch import Tensor
 from seqocr.config import ServeConfig
 from seqocr.data.images import decode_image
 from seqocr.errors import SeqocrError, attempt_each
-from seqocr.recognizer import Box, Recognizer
+from seqocr.recognizer import Placement, Recognizer
 from seqocr.schemas import (
     Answer,
     Base64Request,
@@ -110,7 +110,10 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastA
         recognizer = recognizers[model]
         prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
         good = [p for p in prepared if not isinstance(p, SeqocrError)]
-        predictions = iter(await batchers[model].read([t for t, _ in good], [b for _, b in good]) if good else [])
+        read = await batchers[model].read([t for _, t, _ in good], [b for _, _, b in good]) if good else []
+        if read and recognizer.locate == "auto":  # the same second look as every other reading path
+            read = await run_in_threadpool(recognizer.second_looks, [image for image, _, _ in good], read)
+        predictions = iter(read)
         results: list[Answer | ImageError] = [
             ImageError(error=str(p)) if isinstance(p, SeqocrError) else next(predictions).answer() for p in prepared
         ]
@@ -217,8 +220,12 @@ def _parse_json(body: bytes) -> tuple[str | None, list[tuple[str, bytes]]]:
 
 def _prepare_all(
     recognizer: Recognizer, blobs: list[tuple[str, bytes]], config: ServeConfig
-) -> list[tuple[Tensor, Box] | SeqocrError]:
-    """Decode and preprocess each image; an image that fails keeps its error in its place."""
-    return attempt_each(
-        lambda blob: recognizer.prepare_with_box(decode_image(blob[1], blob[0], config.max_pixels), blob[0]), blobs
-    )
+) -> list[tuple[tuple[Image.Image, str], Tensor, Placement] | SeqocrError]:
+    """Decode and preprocess each image, keeping the decoded image (a second look may
+    locate the number in it); an image that fails keeps its error in its place."""
+
+    def prepare(blob: tuple[str, bytes]) -> tuple[tuple[Image.Image, str], Tensor, Placement]:
+        image = decode_image(blob[1], blob[0], config.max_pixels)
+        return (image, blob[0]), *recognizer.prepare_with_box(image, blob[0])
+
+    return attempt_each(prepare, blobs)

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from seqocr.recognizer import Box, Prediction, Recognizer
+from seqocr.recognizer import Placement, Prediction, Recognizer
 
 
 @dataclass
 class _Job:
     tensors: list[Tensor]
-    boxes: list[Box]
+    boxes: list[Placement]
     future: asyncio.Future[list[Prediction]]
 
 
@@ -45,7 +45,7 @@ class MicroBatcher:
             self.task.cancel()
         self.executor.shutdown(wait=False)
 
-    async def read(self, tensors: list[Tensor], boxes: list[Box]) -> list[Prediction]:
+    async def read(self, tensors: list[Tensor], boxes: list[Placement]) -> list[Prediction]:
         future: asyncio.Future[list[Prediction]] = asyncio.get_running_loop().create_future()
         await self.queue.put(_Job(tensors, boxes, future))
         return await future

@@ -76,8 +76,31 @@ def digit() -> RunConfig:
     )
 
 
+def locator() -> RunConfig:
+    """The locator (models/locator.py) on synthetic cells and fields (data/cells.py): one
+    process renders cells while the network trains on the other core."""
+    from seqocr.models.locator import LOCATOR_CONFIG
+
+    return RunConfig(
+        train=TrainConfig(
+            out="runs/locator",
+            epochs=200,
+            batch_size=16,
+            lr=3e-3,
+            samples_per_epoch=3_000,
+            val_samples=400,
+            patience=6,
+            max_minutes=40.0,
+            workers=1,
+            threads=threads_beside(1),
+        ),
+        model=LOCATOR_CONFIG,
+    )
+
+
 PRESETS: dict[str, Callable[[], RunConfig]] = {
     "digits": digits,
+    "locator": locator,
     "digit": digit,
     "folder": folder,
     "captcha": captcha,

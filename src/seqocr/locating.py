@@ -1,0 +1,226 @@
+"""Finding the digit strings in an image: cells, fields and photos, not only tight crops.
+
+`StringLocator` runs the locator network (models/locator.py) on a grey copy of the
+image fitted into 640x160 working pixels, thresholds its quarter-resolution text map and
+gives each connected region's box, in the input image's pixels, in reading order.
+`looks_tight` tells whether an image looks like a tight crop of one line (no band,
+rule or frame at its edges); `--locate auto` (Recognizer.second_looks) locates only
+images that do not, or whose whole-image reading is unsure, so tight crops keep their
+speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from scipy import ndimage
+
+from seqocr.checkpoint import Checkpoint
+from seqocr.data.transform import INK_LEVEL, Levels, flatten_alpha
+from seqocr.errors import SeqocrError
+from seqocr.models.locator import STRIDE, Locator
+from seqocr.paths import cache_dir
+from seqocr.pretrained import resolve_model
+
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in the input image's pixels
+WORK_HEIGHT, WORK_WIDTH = 160, 640  # the locator sees the image fitted into this
+MAX_UPSCALE = 4.0  # small images are enlarged at most this much
+MAX_PIXELS = 12_000_000  # the locator's budget: a 12 MP photo; larger pages must be cut first
+MULTIPLE = 32  # the network halves the resolution five times
+THRESHOLD = 0.5  # map cells above this probability are text
+MIN_CELLS = 2  # regions smaller than this (in map cells) are specks, not strings
+LOCATE_MODES = ("auto", "on", "off")
+
+
+@dataclass(frozen=True)
+class Region:
+    """A string found: its box in the input image's pixels and the mean text probability inside."""
+
+    box: Box
+    score: float
+    mass: float  # the summed probability: which string is the main one
+
+
+def working_image(image: Image.Image, name: str = "image") -> tuple[np.ndarray, float]:
+    """The grey (h, w) float32 copy in [0, 1] the locator reads, padded to multiples of 32
+    with its median, and the scale (working pixels per input pixel)."""
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise SeqocrError(
+            f"{name}: too large for the locator ({width}x{height} = {width * height:,} pixels, limit "
+            f"{MAX_PIXELS:,}); cut out the part that holds the number, or pass --locate off"
+        )
+    scale = min(WORK_HEIGHT / height, WORK_WIDTH / width, MAX_UPSCALE)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    grey = flatten_alpha(image).convert("L")
+    grey = grey.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
+    pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    padded_h, padded_w = -(-size[1] // MULTIPLE) * MULTIPLE, -(-size[0] // MULTIPLE) * MULTIPLE
+    canvas = np.full((padded_h, padded_w), float(np.median(pixels)), np.float32)
+    canvas[: size[1], : size[0]] = pixels
+    return canvas, scale
+
+
+def regions_of(probability: np.ndarray, scale: float, size: tuple[int, int]) -> list[Region]:
+    """The connected regions of a (h, w) text map as boxes in the input's pixels (`size`:
+    its width and height), in reading order."""
+    labels, _ = ndimage.label(probability > THRESHOLD)
+    regions = []
+    for k, where in enumerate(ndimage.find_objects(labels), start=1):
+        if where is None:
+            continue
+        inside = labels[where] == k
+        if int(inside.sum()) < MIN_CELLS:
+            continue
+        values = probability[where][inside]
+        rows, cols = where
+        top, bottom = _edges(probability[:, cols].max(axis=1), rows.start, rows.stop)
+        left, right = _edges(probability[rows, :].max(axis=0), cols.start, cols.stop)
+        to_input = STRIDE / scale
+        box = (
+            max(0.0, left * to_input),
+            max(0.0, top * to_input),
+            min(float(size[0]), right * to_input),
+            min(float(size[1]), bottom * to_input),
+        )
+        if box[2] > box[0] and box[3] > box[1]:
+            rounded = (round(box[0], 1), round(box[1], 1), round(box[2], 1), round(box[3], 1))
+            regions.append(Region(rounded, float(values.mean()), float(values.sum())))
+    return reading_order(regions)
+
+
+def _edges(profile: np.ndarray, start: int, stop: int) -> tuple[float, float]:
+    """A region's edges along one axis to a fraction of a cell: a cell's value is the share
+    of it inside the box, so the first cell in and the one before it say where the box begins."""
+    before = float(profile[start - 1]) if start > 0 else 0.0
+    after = float(profile[stop]) if stop < len(profile) else 0.0
+    first, last = min(1.0, float(profile[start])), min(1.0, float(profile[stop - 1]))
+    return start + (1.0 - first) - min(before, THRESHOLD), stop - (1.0 - last) + min(after, THRESHOLD)
+
+
+def reading_order(regions: list[Region]) -> list[Region]:
+    """Top to bottom by lines (a region starts a new line when it lies below the current
+    line's middle), left to right within a line."""
+    lines: list[list[Region]] = []
+    for region in sorted(regions, key=lambda r: r.box[1]):
+        if lines and region.box[1] < _middle(lines[-1]):
+            lines[-1].append(region)
+        else:
+            lines.append([region])
+    return [r for line in lines for r in sorted(line, key=lambda r: r.box[0])]
+
+
+def _middle(line: list[Region]) -> float:
+    return float(np.mean([(r.box[1] + r.box[3]) / 2 for r in line]))
+
+
+def main_region(regions: Sequence[Region]) -> Region | None:
+    """The string a one-answer reading gives: the one with the most text probability."""
+    return max(regions, key=lambda r: r.mass, default=None)
+
+
+class StringLocator:
+    """A trained locator, ready to find strings. It runs on the CPU under ONNX Runtime, one
+    thread: exported once per checkpoint into the user cache and checked against PyTorch
+    (PyTorch's eager convolutions take several times longer on images this small:
+    docs/results.md); where the export fails its check, PyTorch runs it."""
+
+    def __init__(self, model: Locator, path: str = "locator", session: Any = None):
+        self.model = model.eval()
+        self.path = path
+        self.session = session
+
+    @classmethod
+    def load(cls, name_or_path: str | Path = "locator", onnx: bool = True) -> StringLocator:
+        path = resolve_model(name_or_path)
+        model = Checkpoint.load(path).build_model(str(path))
+        if not isinstance(model, Locator):
+            raise SeqocrError(f"{path}: not a locator (its architecture is {type(model).__name__})")
+        return cls(model, str(path), _onnx_session(model, path) if onnx else None)
+
+    @torch.inference_mode()
+    def text_map(self, pixels: np.ndarray) -> np.ndarray:
+        """A working image (h, w) -> the probability (h/4, w/4) that each cell is in a string."""
+        batch = pixels[None, None]
+        if self.session is not None:
+            logits = self.session.run(None, {"images": batch})[0]
+            return 1.0 / (1.0 + np.exp(-logits[0, 0]))  # type: ignore[no-any-return]
+        return self.model(torch.from_numpy(batch))[0, 0].sigmoid().numpy()  # type: ignore[no-any-return]
+
+    def locate(self, images: Sequence[Image.Image], names: Sequence[str] | None = None) -> list[list[Region]]:
+        """Every string in each image, in reading order (an empty list where none is found)."""
+        names = names or [f"image {i}" for i in range(len(images))]
+        found = []
+        for image, name in zip(images, names, strict=True):
+            pixels, scale = working_image(image, name)
+            found.append(regions_of(self.text_map(pixels), scale, image.size))
+        return found
+
+
+def _onnx_session(model: Locator, checkpoint: Path) -> Any:
+    """An ONNX Runtime session running `model`, exported under the checkpoint's content hash;
+    None when the export or its check against PyTorch fails."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:20]
+    path = cache_dir() / "onnx" / f"{checkpoint.stem}-locator-{digest}.onnx"
+    probe = np.random.default_rng(0).random((1, 1, 96, 128), dtype=np.float32)
+    try:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    model, (torch.from_numpy(probe),), str(tmp), input_names=["images"], output_names=["logits"],
+                    dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}}, opset_version=17, dynamo=False,
+                )  # fmt: skip
+            os.replace(tmp, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        with torch.inference_mode():
+            expected = model(torch.from_numpy(probe)).numpy()
+        if not np.allclose(session.run(None, {"images": probe})[0], expected, atol=1e-3):
+            return None
+        return session
+    except Exception:  # noqa: BLE001  (any export or runtime failure: PyTorch runs it instead)
+        return None
+
+
+def looks_tight(image: Image.Image) -> bool:
+    """Whether `image` looks like a tight crop of one line, as the recogniser's training
+    images are: no border strip is mostly ink (a scanner band, a cell's rule, a frame)
+    and no row is ink almost across the image (a table rule). Ink is what the
+    recogniser's preprocessing calls ink; measured on a copy at most 48 px high, so it
+    costs a fraction of a reading. docs/how-it-works.md gives how often it holds on each
+    test suite."""
+    grey = flatten_alpha(image).convert("L")
+    if grey.height > TIGHT_PROBE:
+        grey = grey.resize((max(1, round(grey.width * TIGHT_PROBE / grey.height)), TIGHT_PROBE), Image.Resampling.BOX)
+    pixels = np.asarray(grey)
+    levels = Levels.of(pixels, invert=2 * int(np.count_nonzero(pixels > 127)) > pixels.size)
+    ink = (pixels.astype(np.float32) - levels.offset) * levels.gain > INK_LEVEL
+    height, width = ink.shape
+    strip = max(1, round(0.04 * min(height, width)))
+    edges = (ink[:strip], ink[-strip:], ink[:, :strip], ink[:, -strip:])
+    if max(float(e.mean()) for e in edges) > TIGHT_EDGE_INK:
+        return False
+    return float(ink.mean(axis=1).max()) <= TIGHT_ROW_INK
+
+
+TIGHT_PROBE = 48  # rows of the copy the tightness is measured on
+TIGHT_EDGE_INK = 0.3  # no border strip is more than this share ink...
+TIGHT_ROW_INK = 0.85  # ...and no row is more than this share ink
