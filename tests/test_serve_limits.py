@@ -17,9 +17,17 @@ TIMEOUT_S = 2
 
 @pytest.fixture(scope="module")
 def server():
-    """A server with a 2 s request deadline and at most 2 megapixels per request: (port, url, process)."""
+    """A server with a 2 s request deadline, at most 2 megapixels per request and 400,000
+    pixels of network work: (port, url, process)."""
     port, url, process = start_server(
-        "--max-images", "4", "--request-timeout", str(TIMEOUT_S), "--max-request-pixels", "2000000"
+        "--max-images",
+        "4",
+        "--request-timeout",
+        str(TIMEOUT_S),
+        "--max-request-pixels",
+        "2000000",
+        "--max-request-work",
+        "400000",
     )
     yield port, url, process
     if process.poll() is None:
@@ -102,3 +110,28 @@ def test_clients_that_leave_mid_body_write_one_log_line_each_and_no_traceback():
     log = process.communicate(timeout=20)[0]
     assert "Traceback" not in log
     assert log.count("disconnected after") >= 3
+
+
+def test_thin_images_that_amplify_the_networks_work_are_refused_from_their_headers(server):
+    _, url, _ = server
+    stripes = np.zeros((8, 1020), np.uint8)
+    stripes[:, ::4] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(stripes).save(buffer, format="PNG")  # 8 px high: 4,080 x 32 for the network
+    files = [("images", (f"{i}.png", buffer.getvalue(), "image/png")) for i in range(4)]
+    started = time.monotonic()
+    response = httpx.post(f"{url}/v1/recognize", files=files)
+    assert response.status_code == 413 and "limit 400,000 per request" in response.text
+    assert time.monotonic() - started < 0.5
+
+
+def test_an_integer_too_long_for_python_is_a_400_and_a_long_model_name_is_not_echoed(server):
+    _, url, _ = server
+    body = b'{"images": [], "model": ' + b"9" * 5000 + b"}"
+    response = httpx.post(f"{url}/v1/recognize", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "not valid JSON" in response.text
+    image = io.BytesIO()
+    Image.new("L", (40, 20), 255).save(image, format="PNG")
+    files = [("images", ("a.png", image.getvalue(), "image/png"))]
+    response = httpx.post(f"{url}/v1/recognize", files=files, data={"model": "m" * 100_000})
+    assert response.status_code == 404 and len(response.text) < 300 and "available: digits" in response.text

@@ -158,6 +158,9 @@ class ServeConfig:
     max_images: int = 64  # per request
     max_pixels: int = 4_000_000  # per image, checked from its header before decoding
     max_request_pixels: int = 16_000_000  # all images of a request together, also from their headers
+    # the network's work for a request: each image's width after resizing to the model's
+    # height, times that height, summed (an 8 x 1,020 px stripe is 4,080 x 32 of it)
+    max_request_work: int = 2_000_000
     request_timeout_s: float = 30.0  # a request must arrive whole (headers and body) within this
     keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
     max_connections: int = 256  # more at once are answered 503

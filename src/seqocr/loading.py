@@ -17,7 +17,7 @@ def load(
     name_or_path: str | Path = "digits",
     backend: str = "torch",
     threads: int = 0,
-    device: str = "auto",
+    device: str | None = "auto",
     precision: str = "32",
     locate: str | None = None,
     locator: str | Path = "locator",
@@ -35,6 +35,7 @@ def load(
     is "auto" for models that read digit strings and "off" for the others (captchas,
     single-digit classifiers), which the `locator` (a bundled name or checkpoint) was
     not trained to find."""
+    device = device or "auto"  # None: as unset
     if backend not in BACKENDS:
         raise SeqocrError(f"unknown backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
     onnx = backend == "onnx" or str(name_or_path).endswith(".onnx")

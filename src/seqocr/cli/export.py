@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from seqocr.cli.options import add_device_options, count, write_json
+from seqocr.errors import SeqocrError
 
 
 def add_commands(commands: Any) -> None:
@@ -16,6 +17,9 @@ def add_commands(commands: Any) -> None:
     export.add_argument("--out", required=True, type=Path, help="the .onnx file to write")
     export.add_argument("--quantize", action="store_true", help="int8 weights (dynamic quantization)")
     export.add_argument("--check-data", type=Path, help="a labelled folder whose images the check reads too")
+    export.add_argument(
+        "--device", default="cpu", help="cpu (or auto): the network is traced and checked against ONNX Runtime there"
+    )
     export.set_defaults(handler=export_model)
 
     bench = commands.add_parser("bench", help="images/s and latency of a model on both backends")
@@ -36,7 +40,9 @@ def export_model(args: argparse.Namespace) -> int:
     from seqocr.export.onnx import export_onnx
     from seqocr.loading import load
 
-    recognizer = load(args.model, device="cpu")  # traced and checked against ONNX Runtime on the CPU
+    if args.device not in ("cpu", "auto"):
+        raise SeqocrError(f"--device {args.device}: export traces the network on the CPU; give --device cpu")
+    recognizer = load(args.model, device="cpu", locate="off")  # traced and checked against ONNX Runtime on the CPU
     real = real_check_images(recognizer, args.check_data)
     check = export_onnx(recognizer, args.out, check_images(recognizer), real, quantize=args.quantize)
     print(

@@ -13,6 +13,7 @@ from typing import Any
 from seqocr.config import DecodeConfig
 from seqocr.device import PRECISIONS
 from seqocr.errors import SeqocrError
+from seqocr.files import write_whole
 
 
 def bounded(convert: Callable[[str], float], minimum: float, inclusive: bool = True) -> Callable[[str], Any]:
@@ -146,8 +147,7 @@ def write_json(path: Path, data: Any) -> None:
     if str(path) == "-":
         sys.stdout.write(text)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    write_whole(path, text, "the JSON")
 
 
 def add_locate_option(parser: Any) -> None:

@@ -21,6 +21,7 @@ from seqocr.cli.options import (
     write_json,
 )
 from seqocr.errors import SeqocrError
+from seqocr.files import reason
 
 
 def add_commands(commands: Any) -> None:
@@ -97,6 +98,7 @@ def add_commands(commands: Any) -> None:
     calibrate.add_argument("model", help="bundled name, checkpoint or run folder")
     calibrate.add_argument("--data", required=True, type=Path, help="labelled validation images (not the test set)")
     calibrate.add_argument("--out", required=True, type=Path, help="the calibrated checkpoint to write")
+    add_device_options(calibrate, reading=True)
     calibrate.set_defaults(handler=calibrate_model)
 
 
@@ -143,16 +145,23 @@ def predict_files(args: argparse.Namespace) -> int:
                     failures += 1
                     print(f"seqocr: error: {outcome}", file=sys.stderr)
                 sink.write(answer_lines(path, outcome, as_json, args.reject_below))
-                if args.show and not isinstance(outcome, SeqocrError):
-                    shown[index] = outcome
                 if index % CHUNK == CHUNK - 1:
                     sink.flush()  # a stopped run keeps what it read (--skip-done continues)
+                if args.show and not isinstance(outcome, SeqocrError):
+                    shown[index] = outcome
                 if args.show_attention and not isinstance(outcome, SeqocrError):
                     attention[index] = (recognizer.prepare(path, path), outcome)
             bar.close()
+            if sink is not sys.stdout:
+                sink.close()  # buffered answers reach the disk here: a full one fails here
+    except OSError as error:  # a full disk, /dev/full, a file-size limit
+        if sink is sys.stdout or isinstance(error, BrokenPipeError):
+            raise
+        raise SeqocrError(f"{args.out}: cannot write the answers ({reason(error)})") from None
     finally:
-        if sink is not sys.stdout:
-            sink.close()
+        if sink is not sys.stdout and not sink.closed:
+            with contextlib.suppress(OSError):
+                sink.close()
     if args.show_attention:
         _draw_attention(args.show_attention, attention, len(paths))
     if args.show:
@@ -274,7 +283,8 @@ def calibrate_model(args: argparse.Namespace) -> int:
     from seqocr.evaluate.calibration import calibrate_on_folder
     from seqocr.loading import load
 
-    result = calibrate_on_folder(load(args.model, device="cpu"), args.data, args.out)
+    reader = load(args.model, device=args.device, precision=args.precision, locate="off")  # fitted on its own crops
+    result = calibrate_on_folder(reader, args.data, args.out)
     print(
         f"wrote {args.out}: temperature {result.temperature:.3f} fitted on {result.images} images, "
         f"ECE {100 * result.ece_before:.2f}% -> {100 * result.ece_after:.2f}%"

@@ -32,6 +32,13 @@ def add_commands(commands: Any) -> None:
     serve.add_argument(
         "--request-timeout", type=positive_float, default=30.0, help="seconds a request may take to arrive whole"
     )
+    serve.add_argument(
+        "--max-request-work",
+        type=count,
+        default=2_000_000,
+        help="the network's pixels for one request: each image's width after resizing to the model's height, "
+        "times that height, summed",
+    )
     serve.add_argument("--keep-alive", type=count, default=5, help="seconds an idle connection stays open")
     serve.add_argument("--max-connections", type=count, default=256, help="connections at once (more get 503)")
     add_locate_option(serve)
@@ -58,6 +65,7 @@ def run_service(args: argparse.Namespace) -> int:
             max_images=args.max_images,
             max_pixels=args.max_pixels,
             max_request_pixels=args.max_request_pixels,
+            max_request_work=args.max_request_work,
             request_timeout_s=args.request_timeout,
             keep_alive_s=args.keep_alive,
             max_connections=args.max_connections,

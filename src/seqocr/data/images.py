@@ -106,6 +106,7 @@ def upright(image: Image.Image) -> Image.Image:
 
 
 ORIENTATION_TAG = 0x0112
+FLOAT_OVERSHOOT = 0.25  # floats this far outside [0, 1] are still [0, 1] images (resampling overshoot)
 
 
 def eight_bit(image: Image.Image, name: str = "image") -> Image.Image:
@@ -121,8 +122,10 @@ def to_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
     - booleans: False 0, True 255;
     - integers: kept when all lie in 0..255 (8-bit values in a wider type), else scaled
       from the full 16-bit range (/257) when they fit it, else from their own maximum;
-    - floats: [0, 1] scaled to 0..255; values up to 255 kept; larger ones scaled from
-      their own maximum; NaN or infinity refused.
+    - floats: [0, 1] scaled to 0..255, and so are values a little outside it (down to
+      -0.25, up to 1.25: a binarised scan after a bicubic resize overshoots), clipped;
+      values up to 255 kept; larger ones scaled from their own maximum; NaN or infinity
+      refused.
     Anything else (strings, dates, objects) is not an image."""
     kind = array.dtype.kind
     if kind == "b":
@@ -135,8 +138,8 @@ def to_uint8(array: np.ndarray, name: str = "image") -> np.ndarray:
     if kind == "f" and not np.isfinite(values).all():
         raise SeqocrError(f"{name}: array has NaN or infinite values")
     low, high = float(values.min(initial=0.0)), float(values.max(initial=0.0))
-    if kind == "f" and high <= 1.0:
-        values = values * 255.0
+    if kind == "f" and low >= -FLOAT_OVERSHOOT and high <= 1.0 + FLOAT_OVERSHOOT:
+        values = np.clip(values, 0.0, 1.0) * 255.0
     elif high > 255 and kind in "ui" and high <= 65535 and low >= 0:
         values = values / 257.0
     elif high > 255:

@@ -23,6 +23,7 @@ from seqocr.evaluate.analysis import MISSING, analyse, insights
 from seqocr.evaluate.calibration import expected_calibration_error, reliability
 from seqocr.evaluate.curves import curves_png
 from seqocr.evaluate.metrics import summarize
+from seqocr.files import output_folder, write_whole
 from seqocr.machine import describe_machine
 from seqocr.recognizer import Recognizer, image_name
 from seqocr.train.run_folder import RunFolder
@@ -108,15 +109,13 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
         "insights": found,
         "suites": by_suite,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(_html(context, figures))
-    files = out.parent / f"{out.stem}_files"
-    files.mkdir(exist_ok=True)
+    files = output_folder(out.parent / f"{out.stem}_files", "the report's figures")
     for name, png in figures.items():
         if png is not None:
-            (files / f"{name}.png").write_bytes(png)
-    out.with_suffix(".md").write_text(_markdown(context, figures, files.name))
-    out.with_suffix(".json").write_text(json.dumps({k: v for k, v in context.items()}, indent=2, default=str) + "\n")
+            write_whole(files / f"{name}.png", png, "a report figure")
+    write_whole(out.with_suffix(".md"), _markdown(context, figures, files.name), "the report")
+    write_whole(out.with_suffix(".json"), json.dumps(context, indent=2, default=str) + "\n", "the report")
+    write_whole(out, _html(context, figures), "the report")
     return context
 
 

@@ -23,6 +23,7 @@ from seqocr.config import to_dict
 from seqocr.data.transform import pad_batch, width_batches
 from seqocr.decode import decode
 from seqocr.errors import SeqocrError
+from seqocr.files import output_folder, reason
 from seqocr.models import RecognitionModel
 from seqocr.recognizer import Recognizer
 
@@ -93,8 +94,11 @@ def export_onnx(
         "seqocr_info": json.dumps({k: v for k, v in recognizer.info.items() if k != "path"}),
         "seqocr_temperature": repr(recognizer.temperature),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".onnx")
+    output_folder(out.parent, "the exported model")
+    try:
+        handle, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".onnx")
+    except OSError as error:
+        raise SeqocrError(f"{out}: cannot write the exported model ({reason(error)})") from None
     os.close(handle)
     tmp = Path(tmp_name)
     try:
@@ -117,6 +121,8 @@ def export_onnx(
         os.chmod(tmp, 0o644)  # mkstemp makes it private; an exported model is meant to be shared
         os.replace(tmp, out)
         return check
+    except OSError as error:  # a full disk, a file-size limit
+        raise SeqocrError(f"{out}: cannot write the exported model ({reason(error)}); nothing written") from None
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -44,6 +44,7 @@ from seqocr.schemas import (
 from seqocr.serve.batcher import MicroBatcher
 
 FIELDS = {"images", "model"}
+MAX_NAME_SHOWN = 64  # an unknown model's name is echoed back at most this long
 LOG = logging.getLogger("seqocr.serve")
 
 
@@ -106,10 +107,14 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastA
         name, blobs = await _parse(request, config)
         model = name or default
         if model not in recognizers:
-            raise HTTPException(404, f"unknown model {model!r}; available: {', '.join(recognizers)}")
+            shown = model if len(model) <= MAX_NAME_SHOWN else model[:MAX_NAME_SHOWN] + "..."
+            raise HTTPException(404, f"unknown model {shown!r}; available: {', '.join(recognizers)}")
         recognizer = recognizers[model]
+        height, max_width = recognizer.preprocess.height, recognizer.preprocess.max_width
+        _refuse_work(sum(_header_work(data, height, max_width) for _, data in blobs), config, "from their headers")
         prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
         good = [p for p in prepared if not isinstance(p, SeqocrError)]
+        _refuse_work(sum(t.shape[-1] * t.shape[-2] for _, t, _ in good), config, "after preprocessing")
         read = await batchers[model].read([t for _, t, _ in good], [b for _, _, b in good]) if good else []
         if read and recognizer.locate == "auto":  # the same second look as every other reading path
             read = await run_in_threadpool(recognizer.second_looks, [image for image, _, _ in good], read)
@@ -162,6 +167,25 @@ async def _parse(request: Request, config: ServeConfig) -> tuple[str | None, lis
     return model, blobs
 
 
+def _refuse_work(work: int, config: ServeConfig, how: str) -> None:
+    if work > config.max_request_work:
+        raise HTTPException(
+            413,
+            f"images too wide for their height together ({work:,} pixels for the network {how}, limit "
+            f"{config.max_request_work:,} per request: --max-request-work)",
+        )
+
+
+def _header_work(data: bytes, height: int, max_width: int) -> int:
+    """An image's work for the network (its width once resized to `height`, times `height`)
+    from its header, taking the whole image as the crop; 0 when it has no readable header."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return min(max_width, -(-image.width * height // max(1, image.height))) * height
+    except Exception:  # noqa: BLE001 - any unreadable header is reported per image later
+        return 0
+
+
 def _header_pixels(data: bytes) -> int:
     """An image's pixel count from its header, without decoding it (0 when it has none:
     the image then fails alone, with its own reason, when it is decoded)."""
@@ -198,6 +222,8 @@ def _parse_json(body: bytes) -> tuple[str | None, list[tuple[str, bytes]]]:
         raise HTTPException(400, f"body is not valid JSON ({error})") from None
     except RecursionError:
         raise HTTPException(400, "body is not valid JSON (nested too deeply)") from None
+    except ValueError as error:  # an integer of more digits than Python converts (4,300)
+        raise HTTPException(400, f"body is not valid JSON ({str(error)[:120]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise HTTPException(422, 'expected a JSON object {"images": ["<base64>", ...]}')
     unknown = sorted(set(data) - FIELDS)
