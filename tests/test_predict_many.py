@@ -4,6 +4,7 @@ a stopped run that picks up where it stopped."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def test_a_stopped_run_continues_where_it_stopped(tree, tmp_path):
     whole = answers.read_text().splitlines()
     answers.write_text("\n".join(whole[:4]) + "\n" + whole[4][:20])  # stopped while writing line 5
     assert main(["predict", str(tree), "--out", str(answers), "--skip-done", str(answers), "--no-progress"]) == 0
-    rows = [json.loads(line) for line in answers.read_text().splitlines()[:4] + answers.read_text().splitlines()[5:]]
+    rows = rows_of(answers)  # every line parses: the torn fragment was cut off
     assert sorted(r["path"] for r in rows) == sorted(json.loads(line)["path"] for line in whole)
     before = answers.read_text()
     assert main(["predict", str(tree), "--out", str(answers), "--skip-done", str(answers), "--no-progress"]) == 0
@@ -68,3 +69,35 @@ def test_nothing_to_read_and_a_bad_shard_are_one_line_errors(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "--shard", "3/3", "x.png"])
     assert "0 <= I < N" in capsys.readouterr().err
+
+
+def test_skip_done_knows_a_file_by_any_of_its_names(tree, tmp_path, monkeypatch):
+    monkeypatch.chdir(tree)
+    answers = tmp_path / "answers.jsonl"
+    first = sorted(p.name for p in tree.glob("*.png"))[:3]
+    assert main(["predict", *[f"./{n}" for n in first], "--out", str(answers), "--no-progress"]) == 0
+    again = [first[0], str(tree / first[1]), f".//{first[2]}"]
+    assert main(["predict", *again, "--out", str(answers), "--skip-done", str(answers), "--no-progress"]) == 0
+    assert len(rows_of(answers)) == 3  # nothing read twice
+
+
+def test_skip_done_refuses_a_folder_or_a_binary_file_in_one_line(tree, tmp_path, capsys):
+    binary = tmp_path / "image.png"
+    shutil.copy(next(tree.glob("*.png")), binary)
+    for wrong, reason in ((tmp_path, "not a folder"), (binary, "binary")):
+        assert main(["predict", str(tree), "--skip-done", str(wrong), "--no-progress"]) == 1
+        err = capsys.readouterr().err
+        assert reason in err and err.count("\n") == 1
+
+
+def test_a_file_list_keeps_names_with_odd_characters_whole(tree, tmp_path, capsys):
+    source = sorted(tree.glob("*.png"))
+    odd = [tmp_path / "a\rb.png", tmp_path / "c\u2028d.png", Path(os.fsdecode(bytes(tmp_path) + b"/\xff.png"))]
+    for name, image in zip(odd, source, strict=False):
+        shutil.copy(image, name)
+    listing = tmp_path / "list.txt"
+    listing.write_bytes(b"\n".join(os.fsencode(p) for p in odd) + b"\r\n" + os.fsencode(tmp_path / "gone.png") + b"\n")
+    assert main(["predict", "--files-from", str(listing), "--json"]) == 1
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["path"] for r in rows] == [str(p) for p in odd] + [str(tmp_path / "gone.png")]
+    assert all("text" in r for r in rows[:3]) and "no such file" in rows[3]["error"]

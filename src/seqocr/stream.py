@@ -5,6 +5,7 @@ given a chunk at a time so memory stays flat however many millions there are."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,11 +36,15 @@ def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[st
 
 
 def _list_file(name: str) -> list[str]:
+    """One name a line, split at "\n" only (a name may hold a carriage return or U+2028;
+    a Windows "\r\n" ending is dropped); names are bytes decoded as the file system
+    does, so a name that is not UTF-8 is read, or fails alone, like any other."""
     try:
-        text = sys.stdin.read() if name == "-" else Path(name).read_text()
-    except (OSError, UnicodeDecodeError) as error:
-        raise SeqocrError(f"{name}: cannot read the file list ({getattr(error, 'strerror', None) or error})") from None
-    return [line.strip() for line in text.splitlines() if line.strip()]
+        data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+    except OSError as error:
+        raise SeqocrError(f"{name}: cannot read the file list ({error.strerror or error})") from None
+    lines = (line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n"))
+    return [os.fsdecode(line) for line in lines if line.strip()]
 
 
 def take_shard(paths: list[str], index: int, total: int) -> list[str]:
@@ -48,19 +53,37 @@ def take_shard(paths: list[str], index: int, total: int) -> list[str]:
 
 
 def answered(jsonl: str | Path) -> set[str]:
-    """The paths an earlier run's JSON lines already answered (a torn last line is ignored)."""
+    """The files an earlier run's JSON lines already answered, as `same_file` keys (a torn
+    last line is ignored); a file that is not JSON lines is one error, not a silent skip."""
     path = Path(jsonl)
-    if not path.is_file():
+    if not path.exists():
         return set()
-    done = set()
-    for line in path.read_text(errors="replace").splitlines():
+    if not path.is_file():
+        raise SeqocrError(f"{path}: --skip-done needs the JSON lines file of an earlier run, not a folder")
+    try:
+        text = path.read_bytes().decode()
+    except UnicodeDecodeError:
+        raise SeqocrError(f"{path}: --skip-done needs JSON lines; this file is binary") from None
+    except OSError as error:
+        raise SeqocrError(f"{path}: cannot read ({error.strerror or error})") from None
+    done, unreadable = set(), 0
+    lines = text.split("\n")
+    for line in lines:
         try:
-            row = json.loads(line)
+            row = json.loads(line) if line.strip() else None
         except json.JSONDecodeError:
-            continue  # the line a stopped run was writing
+            unreadable += 1
+            continue
         if isinstance(row, dict) and "path" in row and "error" not in row:
-            done.add(str(row["path"]))
+            done.add(same_file(str(row["path"])))
+    if unreadable > 1 or (unreadable and not done):  # more than the torn line a stopped run leaves
+        raise SeqocrError(f"{path}: --skip-done needs the JSON lines of an earlier run ({unreadable} lines are not)")
     return done
+
+
+def same_file(path: str) -> str:
+    """A key that `./x`, `x`, `a//x` and the absolute path of the same file share."""
+    return os.path.normpath(os.path.abspath(path))
 
 
 def read_in_chunks(read: Reader, paths: list[str], chunk: int = CHUNK) -> Iterator[tuple[str, Answer]]:

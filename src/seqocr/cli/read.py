@@ -114,7 +114,7 @@ def predict_files(args: argparse.Namespace) -> int:
     place and the rest are still read. Exit status 1 when any could not be read."""
     from tqdm import tqdm
 
-    from seqocr.stream import CHUNK, answer_lines, answered, list_inputs, read_in_chunks, take_shard
+    from seqocr.stream import CHUNK, answer_lines, answered, list_inputs, read_in_chunks, same_file, take_shard
 
     if not args.images and args.files_from is None:
         raise SeqocrError("predict: give image files or folders, or --files-from LIST")
@@ -123,7 +123,7 @@ def predict_files(args: argparse.Namespace) -> int:
         paths = take_shard(paths, *args.shard)
     if args.skip_done:
         done = answered(args.skip_done)
-        paths = [p for p in paths if p not in done]
+        paths = [p for p in paths if same_file(p) not in done]
     if (args.show_attention or args.show) and args.workers > 1:
         raise SeqocrError("--show and --show-attention read in one process: leave out --workers")
     decoding = decode_config(args)
@@ -170,20 +170,18 @@ def predict_files(args: argparse.Namespace) -> int:
 
 
 def _append_lines(path: Path) -> Any:
-    """`path` opened to append JSON lines; a line a stopped run left half-written is ended
-    first, so the next answer starts a line of its own."""
+    """`path` opened to append JSON lines; the fragment of a line a stopped run left
+    half-written is cut off first, so the file holds whole lines only."""
     try:
-        torn = False
         if path.is_file() and path.stat().st_size > 0:
-            with path.open("rb") as written:
+            with path.open("rb+") as written:
                 written.seek(-1, 2)
-                torn = written.read(1) != b"\n"
-        sink = path.open("a")
+                if written.read(1) != b"\n":
+                    written.seek(0)
+                    written.truncate(written.read().rfind(b"\n") + 1)
+        return path.open("a")
     except OSError as error:
         raise SeqocrError(f"{path}: cannot write the answers ({error.strerror or error})") from None
-    if torn:
-        sink.write("\n")
-    return sink
 
 
 @contextlib.contextmanager
