@@ -2,6 +2,8 @@
 
 import base64
 import io
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -209,6 +211,22 @@ def test_several_workers_share_the_port_each_with_its_models(pngs):
         assert sorted(times)[5] < 0.025
         files = [("images", (path.name, data, "image/png")) for path, data in pngs[:2]]
         assert httpx.post(f"{url}/v1/recognize", files=files).status_code == 200
+        os.kill(process.pid, signal.SIGKILL)  # the supervisor dies: its workers must not serve on alone
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(map(running, seen)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(running, seen))
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def running(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

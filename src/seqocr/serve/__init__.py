@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
+import signal
 
 from fastapi import FastAPI
 
@@ -18,6 +20,7 @@ from seqocr.loading import load
 from seqocr.serve.deadline import DeadlineH11Protocol
 
 CONFIG_VARIABLE = "SEQOCR_SERVE_CONFIG"
+LOG = logging.getLogger("seqocr.serve")
 
 
 def build_app(config: ServeConfig, threads: int = 0) -> FastAPI:
@@ -37,10 +40,30 @@ def app_from_environment() -> FastAPI:
     """A worker's app (uvicorn's factory): the configuration `serve` left in the environment."""
     import torch
 
+    end_with_parent()
     config = from_dict(ServeConfig, json.loads(os.environ[CONFIG_VARIABLE]))
+    LOG.warning("worker %d started", os.getpid())  # a restarted worker says so in the log
     threads = max(1, (os.cpu_count() or 1) // config.workers)  # the workers share the cores
     torch.set_num_threads(threads)
     return build_app(config, threads)
+
+
+def end_with_parent() -> None:
+    """Ask Linux to end this worker when the process that started it dies (the supervisor
+    killed with -9 would otherwise leave its workers serving the port, parented by PID 1)."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: no such call
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def serve(config: ServeConfig) -> None:
