@@ -80,3 +80,53 @@ def test_load_takes_no_device_as_the_default_and_export_names_where_it_runs(caps
     assert seqocr.load("digits", device=None).device.type == "cpu"
     assert main(["export", "digits", "--device", "cuda:0", "--out", str(tmp_path / "d.onnx")]) == 1
     assert "export traces the network on the CPU" in one_error_line(capsys)
+
+
+def checkpoint_with(tmp_path, change=None):
+    """The bundled digits checkpoint saved anew, its raw fields then changed by `change`."""
+    import torch
+
+    from seqocr.checkpoint import Checkpoint, read_payload
+    from seqocr.pretrained import resolve_model
+
+    path = tmp_path / "changed.pt"
+    Checkpoint.load(resolve_model("digits")).save(path)
+    payload = read_payload(path)
+    if change is not None:
+        change(payload)
+    torch.save(payload, path)
+    return path
+
+
+def nan_weights_of_an_older_file(payload):
+    payload["state_dict"]["head.bias"].fill_(float("nan"))
+    payload.pop("weights_sha256")  # written before checksums: only the values can tell
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda p: p.update(version="2"), "is not a version number"),
+        (lambda p: p.update(version=None), "is not a version number"),
+        (lambda p: p.update(state_dict=[1, 2]), "state_dict is not a mapping"),
+        (lambda p: p["preprocess"].update(height=0), "preprocessing out of range"),
+        (lambda p: p.update(temperature=0.0), "temperature 0.0 is not a positive number"),
+        (lambda p: p.update(temperature=float("nan")), "is not a positive number"),
+        (nan_weights_of_an_older_file, "not finite"),
+    ],
+)
+def test_a_crafted_checkpoint_is_one_line_never_an_empty_answer(tmp_path, change, message, capsys, synth_folder):
+    path = checkpoint_with(tmp_path, change)
+    assert main(["predict", "--model", str(path), str(next(synth_folder.glob("*.png")))]) == 1
+    err = one_error_line(capsys)
+    assert message in err and str(path) in err
+
+
+def test_damaged_weights_fail_their_checksum(tmp_path, capsys, synth_folder):
+    path = checkpoint_with(tmp_path)
+    data = bytearray(path.read_bytes())
+    start = data.find(b"data/0") + 200  # inside the first tensor's bytes
+    data[start : start + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    assert main(["predict", "--model", str(path), str(next(synth_folder.glob("*.png")))]) == 1
+    assert "checkpoint damaged (its weights do not match their checksum)" in one_error_line(capsys)

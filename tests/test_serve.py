@@ -210,7 +210,11 @@ def test_several_workers_share_the_port_each_with_its_models(pngs):
                 times.append(time.perf_counter() - started)
         assert sorted(times)[5] < 0.025
         files = [("images", (path.name, data, "image/png")) for path, data in pngs[:2]]
-        assert httpx.post(f"{url}/v1/recognize", files=files).status_code == 200
+        for _ in range(6):  # new connections: both workers read some
+            assert httpx.post(f"{url}/v1/recognize", files=files, headers={"Connection": "close"}).status_code == 200
+        counts = {httpx.get(f"{url}/v1/models", headers={"Connection": "close"}).json()["models"][0]["images_read"]
+                  for _ in range(8)}  # fmt: skip
+        assert counts == {12}  # the service's count, whichever worker answers
         os.kill(process.pid, signal.SIGKILL)  # the supervisor dies: its workers must not serve on alone
         process.wait(timeout=10)
         deadline = time.monotonic() + 10

@@ -12,11 +12,14 @@ write checkpoints through `Checkpoint`.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import math
 import os
 import pickle
 import shutil
 import tempfile
+import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -34,6 +37,7 @@ from seqocr.version import __version__
 FORMAT = "seqocr-checkpoint"
 VERSION = 1
 REQUIRED = ("charset", "model", "preprocess", "state_dict")
+CHECKSUM = "weights_sha256"  # of every weight tensor's name, shape, type and bytes: damage fails the load
 # What `last.pt` adds to resume a run: the optimizer, the loop's counters, the weight average.
 RESUME_KEYS = ("optimizer", "state", "averaged")
 
@@ -82,6 +86,7 @@ class Checkpoint:
             "model": to_dict(self.model),
             "preprocess": to_dict(self.preprocess),
             "state_dict": self.weights,
+            CHECKSUM: weights_digest(self.weights),
             "temperature": self.temperature,
             "metrics": self.metrics,
             "command": self.command,
@@ -93,14 +98,16 @@ class Checkpoint:
 
     @classmethod
     def load(cls, path: str | Path) -> Checkpoint:
-        """Read a checkpoint safely; any problem is one SeqocrError naming the file."""
+        """Read a checkpoint safely; any problem is one SeqocrError naming the file: an
+        unreadable file, damaged weights (their checksum), fields of the wrong type or out
+        of range, a temperature that is not a positive number, weights that are not finite."""
         data = upgrade(read_payload(path), path)
         try:
-            return cls(
-                charset=Charset(data["charset"]),
-                model=from_dict(ModelConfig, data["model"]),
-                preprocess=from_dict(PreprocessConfig, data["preprocess"]),
-                weights=data["state_dict"],
+            checkpoint = cls(
+                charset=Charset(_typed(data, "charset", str)),
+                model=from_dict(ModelConfig, _typed(data, "model", dict)),
+                preprocess=from_dict(PreprocessConfig, _typed(data, "preprocess", dict)),
+                weights=_weights(data["state_dict"]),
                 temperature=float(data["temperature"]),
                 calibration=data.get("calibration"),
                 metrics=dict(data["metrics"]),
@@ -108,16 +115,59 @@ class Checkpoint:
                 seqocr=str(data["seqocr"]),
                 resume={key: data[key] for key in RESUME_KEYS if key in data},
             )
+            problem = checkpoint.problem()
         except (ValueError, TypeError, SeqocrError) as error:
             raise SeqocrError(f"{path}: checkpoint configuration unreadable ({error})") from None
+        if CHECKSUM in data and data[CHECKSUM] != weights_digest(checkpoint.weights):
+            raise SeqocrError(f"{path}: checkpoint damaged (its weights do not match their checksum)")
+        if problem:
+            raise SeqocrError(f"{path}: {problem}")
+        return checkpoint
+
+    def problem(self) -> str:
+        """What makes this record unusable, in words ("" when nothing does)."""
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            return f"checkpoint temperature {self.temperature} is not a positive number"
+        p = self.preprocess
+        if not (8 <= p.height <= 512 and p.channels in (1, 3) and 1 <= p.min_width <= p.max_width):
+            return f"checkpoint preprocessing out of range (height {p.height}, channels {p.channels})"
+        broken = [name for name, t in self.weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+        if broken:
+            return f"checkpoint weights are not finite ({broken[0]} holds NaN or infinity)"
+        return ""
+
+
+def _typed(data: dict[str, Any], key: str, kind: type) -> Any:
+    if not isinstance(data[key], kind):
+        raise TypeError(f"{key} is a {type(data[key]).__name__}, not a {kind.__name__}")
+    return data[key]
+
+
+def _weights(state: Any) -> dict[str, Tensor]:
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()):
+        raise TypeError("state_dict is not a mapping of names to tensors")
+    return state
+
+
+def weights_digest(weights: dict[str, Tensor]) -> str:
+    """SHA-256 of every tensor's name, type, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        tensor = weights[name].detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)};".encode())
+        digest.update(tensor.view(torch.uint8).numpy().tobytes() if tensor.numel() else b"")
+    return digest.hexdigest()
 
 
 def upgrade(data: dict[str, Any], path: str | Path) -> dict[str, Any]:
     """A payload of any version this seqocr reads, in the current version's shape. Files
     written before the temperature, the command or the version were recorded load with
     the values they behaved by (temperature 1)."""
-    if data.get("version", 0) > VERSION:
-        raise SeqocrError(f"{path}: checkpoint version {data['version']} is newer than this seqocr reads")
+    version = data.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise SeqocrError(f"{path}: checkpoint version {version!r} is not a version number")
+    if version > VERSION:
+        raise SeqocrError(f"{path}: checkpoint version {version} is newer than this seqocr reads")
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         raise SeqocrError(f"{path}: checkpoint lacks {', '.join(missing)}")
@@ -131,7 +181,9 @@ def read_payload(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise SeqocrError(f"{path}: no such checkpoint file")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about legacy formats before failing: one line is ours
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         # torch's message advises weights_only=False, which would run whatever the file holds: never pass it on
         if "unsupported global" in str(error).lower():

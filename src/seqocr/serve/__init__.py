@@ -17,13 +17,15 @@ from fastapi import FastAPI
 
 from seqocr.config import ServeConfig, from_dict, to_dict
 from seqocr.loading import load
+from seqocr.serve.counters import Counters
 from seqocr.serve.deadline import DeadlineH11Protocol
 
 CONFIG_VARIABLE = "SEQOCR_SERVE_CONFIG"
+COUNTERS_VARIABLE = "SEQOCR_SERVE_COUNTERS"
 LOG = logging.getLogger("seqocr.serve")
 
 
-def build_app(config: ServeConfig, threads: int = 0) -> FastAPI:
+def build_app(config: ServeConfig, threads: int = 0, counters: Counters | None = None) -> FastAPI:
     """The app with its models loaded; `threads` caps ONNX Runtime's (0: every core)."""
     from seqocr.serve.app import create_app
 
@@ -33,7 +35,7 @@ def build_app(config: ServeConfig, threads: int = 0) -> FastAPI:
         )
         for name in config.models
     }
-    return create_app(recognizers, config)
+    return create_app(recognizers, config, counters)
 
 
 def app_from_environment() -> FastAPI:
@@ -45,7 +47,7 @@ def app_from_environment() -> FastAPI:
     LOG.warning("worker %d started", os.getpid())  # a restarted worker says so in the log
     threads = max(1, (os.cpu_count() or 1) // config.workers)  # the workers share the cores
     torch.set_num_threads(threads)
-    return build_app(config, threads)
+    return build_app(config, threads, Counters(config.models, os.environ[COUNTERS_VARIABLE]))
 
 
 def end_with_parent() -> None:
@@ -86,6 +88,11 @@ def serve(config: ServeConfig) -> None:
         uvicorn.run(app, **options)  # type: ignore[arg-type]
         return
     del app
+    counters = Counters.create(config.models)  # one count for the service, whichever worker reads
     os.environ[CONFIG_VARIABLE] = json.dumps(to_dict(config))
+    os.environ[COUNTERS_VARIABLE] = str(counters.path)
     print(f"seqocr: serving {', '.join(config.models)} on {where} with {config.workers} workers", flush=True)
-    uvicorn.run("seqocr.serve:app_from_environment", factory=True, workers=config.workers, **options)  # type: ignore[arg-type]
+    try:
+        uvicorn.run("seqocr.serve:app_from_environment", factory=True, workers=config.workers, **options)  # type: ignore[arg-type]
+    finally:
+        counters.remove()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import json
 import logging
@@ -42,16 +43,22 @@ from seqocr.schemas import (
     UploadRequest,
 )
 from seqocr.serve.batcher import MicroBatcher
+from seqocr.serve.counters import Counters
 
 FIELDS = {"images", "model"}
 MAX_NAME_SHOWN = 64  # an unknown model's name is echoed back at most this long
 LOG = logging.getLogger("seqocr.serve")
 
 
-def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastAPI:
-    """An app serving `recognizers` (name -> loaded model); the first is the default."""
+def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters: Counters | None = None) -> FastAPI:
+    """An app serving `recognizers` (name -> loaded model); the first is the default.
+    `counters` count what the whole service read (shared by its workers)."""
     default = next(iter(recognizers))
-    batchers = {name: MicroBatcher(r, config.max_batch, config.batch_wait_ms) for name, r in recognizers.items()}
+    counts = counters or Counters(tuple(recognizers))
+    batchers = {
+        name: MicroBatcher(r, config.max_batch, config.batch_wait_ms, functools.partial(counts.add, name))
+        for name, r in recognizers.items()
+    }
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -82,8 +89,8 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig) -> FastA
                     backend=r.backend,
                     device=str(r.device),
                     metrics=r.info.get("metrics", {}),
-                    images_read=batchers[name].images,
-                    batches=batchers[name].batches,
+                    images_read=counts.read(name)[0],
+                    batches=counts.read(name)[1],
                 )
                 for name, r in recognizers.items()
             ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,15 +28,20 @@ class _Job:
 
 
 class MicroBatcher:
-    def __init__(self, recognizer: Recognizer, max_batch: int = 64, wait_ms: float = 2.0):
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        max_batch: int = 64,
+        wait_ms: float = 2.0,
+        count: Callable[[int], None] | None = None,
+    ):
         self.recognizer, self.max_batch, self.wait_s = recognizer, max_batch, wait_ms / 1000
+        self.count = count  # told the images of each batch run (the service's counters)
         self.queue: asyncio.Queue[_Job] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="seqocr-batch"
         )  # one network run at a time
         self.task: asyncio.Task[None] | None = None
-        self.batches = 0
-        self.images = 0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
@@ -78,8 +84,8 @@ class MicroBatcher:
                     if not job.future.done():
                         job.future.set_exception(error)
                 continue
-            self.batches += 1
-            self.images += len(tensors)
+            if self.count is not None:
+                self.count(len(tensors))
             start = 0
             for job in jobs:
                 if not job.future.done():  # the client may have gone away
