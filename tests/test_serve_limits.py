@@ -135,3 +135,19 @@ def test_an_integer_too_long_for_python_is_a_400_and_a_long_model_name_is_not_ec
     files = [("images", ("a.png", image.getvalue(), "image/png"))]
     response = httpx.post(f"{url}/v1/recognize", files=files, data={"model": "m" * 100_000})
     assert response.status_code == 404 and len(response.text) < 300 and "available: digits" in response.text
+
+
+def test_silent_sockets_are_closed_at_the_line_deadline_and_hold_no_one_out():
+    port, url, process = start_server("--request-timeout", "20", "--line-timeout", "1", "--max-connections", "64")
+    try:
+        silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+        started = time.monotonic()
+        assert all(closed_within(sock, 4) for sock in silent[:5])
+        assert time.monotonic() - started < 4  # not the 20 s request deadline
+        time.sleep(0.5)
+        assert httpx.get(f"{url}/healthz").status_code == 200
+        for sock in silent:
+            sock.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -162,6 +162,7 @@ class ServeConfig:
     # height, times that height, summed (an 8 x 1,020 px stripe is 4,080 x 32 of it)
     max_request_work: int = 2_000_000
     request_timeout_s: float = 30.0  # a request must arrive whole (headers and body) within this
+    line_timeout_s: float = 3.0  # a new connection must send its first whole line within this
     keep_alive_s: int = 5  # an idle kept-alive connection is closed after this
     max_connections: int = 256  # more at once are answered 503
     max_batch: int = 64  # images read in one network run

@@ -39,6 +39,12 @@ def add_commands(commands: Any) -> None:
         help="the network's pixels for one request: each image's width after resizing to the model's height, "
         "times that height, summed",
     )
+    serve.add_argument(
+        "--line-timeout",
+        type=positive_float,
+        default=3.0,
+        help="seconds a new connection has to send its first whole line (silent sockets are closed)",
+    )
     serve.add_argument("--keep-alive", type=count, default=5, help="seconds an idle connection stays open")
     serve.add_argument("--max-connections", type=count, default=256, help="connections at once (more get 503)")
     add_locate_option(serve)
@@ -67,6 +73,7 @@ def run_service(args: argparse.Namespace) -> int:
             max_request_pixels=args.max_request_pixels,
             max_request_work=args.max_request_work,
             request_timeout_s=args.request_timeout,
+            line_timeout_s=args.line_timeout,
             keep_alive_s=args.keep_alive,
             max_connections=args.max_connections,
             locate=args.locate,

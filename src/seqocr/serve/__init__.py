@@ -76,7 +76,9 @@ def serve(config: ServeConfig) -> None:
     options = {
         "host": config.host,
         "port": config.port,
-        "http": functools.partial(DeadlineH11Protocol, request_timeout=config.request_timeout_s),
+        "http": functools.partial(
+            DeadlineH11Protocol, request_timeout=config.request_timeout_s, line_timeout=config.line_timeout_s
+        ),
         "timeout_keep_alive": config.keep_alive_s,
         "limit_concurrency": config.max_connections,
         "log_level": "warning",
