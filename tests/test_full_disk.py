@@ -103,3 +103,48 @@ def test_a_checkpoint_save_that_fails_leaves_the_old_file_and_no_temporary_one(t
     assert result.returncode == 1 and "cannot write best.pt" in result.stdout and "MB free" in result.stdout
     assert read_payload(path)["weights"] == list(range(10))
     assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]
+
+
+def test_a_disk_full_between_best_and_last_in_the_first_epoch_leaves_a_folder_that_starts_again(
+    tmp_path, data_dir, monkeypatch
+):
+    from seqocr import checkpoint
+    from seqocr.cli import main
+    from seqocr.train import loop
+
+    out = tmp_path / "run"
+    real_save = checkpoint.write_atomic
+
+    def fills_up(path, payload):
+        if path.name == "last.pt":  # best.pt of epoch 1 was written; last.pt is not
+            raise CheckpointWriteError(f"{path.parent}: cannot write {path.name} (No space left on device)")
+        real_save(path, payload)
+
+    monkeypatch.setattr(checkpoint, "write_atomic", fills_up)
+    with pytest.raises(SeqocrError, match="no checkpoint was saved yet: free some space, then start again"):
+        loop.train(loop_config(out), progress=False)
+    assert (out / "best.pt").is_file() and not (out / "last.pt").exists()
+    monkeypatch.setattr(checkpoint, "write_atomic", real_save)
+    assert main([*TINY, "--epochs", "1", "--out", str(out)]) == 0  # as the message advises
+    assert read_payload(out / "last.pt")["state"]["epoch"] == 1
+
+
+def test_the_free_space_reported_does_not_count_the_half_written_file(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    seen = []
+    real_usage = shutil.disk_usage
+
+    def usage(folder):
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        return real_usage(folder)
+
+    def full(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(shutil, "disk_usage", usage)
+    monkeypatch.setattr(os, "fsync", lambda fd: full(fd, b""))
+    with pytest.raises(CheckpointWriteError, match="No space left on device"):
+        write_atomic(tmp_path / "best.pt", {"weights": list(range(10))})
+    assert seen == [[]]  # measured after the temporary file was removed

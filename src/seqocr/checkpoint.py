@@ -216,6 +216,9 @@ def write_atomic(path: str | Path, payload: dict[str, Any]) -> None:
         os.replace(tmp, path)
         tmp = None
     except OSError as error:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)  # first: the free space reported must not count the half-written file
+            tmp = None
         free = shutil.disk_usage(path.parent).free if path.parent.is_dir() else 0
         raise CheckpointWriteError(
             f"{path.parent}: cannot write {path.name} ({error.strerror or error}; it needs "

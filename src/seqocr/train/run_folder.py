@@ -30,9 +30,10 @@ class RunFolder:
         self.metrics_path.write_text("")
 
     def refuse_existing(self) -> None:
-        """A folder that holds a run is never overwritten; one whose run never saved a
-        checkpoint (it stopped in its first epoch, or its disk was full) may start afresh."""
-        if self.config_path.exists() and (self.last.exists() or self.best.exists()):
+        """A folder that holds a run it can resume (its `last.pt`) is never overwritten; one
+        whose run never saved `last.pt` (it stopped in its first epoch, or its disk filled
+        up between `best.pt` and `last.pt`) cannot resume and may start afresh."""
+        if self.config_path.exists() and self.last.exists():
             raise SeqocrError(f"{self.root}: already holds a run; use --resume or choose another --out")
 
     def write_excluded(self, rows: list[tuple[str, str]]) -> None:
