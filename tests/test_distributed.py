@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 from seqocr.charset import DIGITS
@@ -141,3 +142,25 @@ def test_processes_average_their_gradients_into_the_weights_one_process_reaches(
     assert all(torch.allclose(first[k].float(), one[k].float(), atol=1e-5) for k in one)
     initial = torch.load(tmp_path / "initial.pt")
     assert max(float((one[k].float() - initial[k].float()).abs().max()) for k in one) > 1e-3  # the steps moved them
+
+
+def test_a_process_whose_peer_failed_stops_with_one_line_not_a_traceback(monkeypatch):
+    """Under torchrun, when rank 0 fails (a full disk), rank 1's next collective raises
+    gloo's "Connection closed by peer": rank 1 says so in one line."""
+    from seqocr.config import RunConfig
+    from seqocr.errors import SeqocrError
+    from seqocr.train import loop
+    from seqocr.train.distributed import Processes
+
+    monkeypatch.setattr(loop, "join_processes", lambda device: (Processes(rank=1, world=2), device))
+    monkeypatch.setattr(loop, "leave_processes", lambda: None)
+
+    def peer_gone(*args, **kwargs):
+        raise RuntimeError("[gloo/transport/tcp/pair.cc:553] Connection closed by peer [127.0.0.1]:47801.")
+
+    monkeypatch.setattr(loop, "_train", peer_gone)
+    with pytest.raises(SeqocrError, match="process 1: stopped, another process of the run failed"):
+        loop.train(RunConfig(), progress=False)
+    monkeypatch.setattr(loop, "join_processes", lambda device: (Processes(), device))
+    with pytest.raises(RuntimeError):  # alone, a RuntimeError is a bug to see whole
+        loop.train(RunConfig(), progress=False)

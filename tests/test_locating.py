@@ -185,3 +185,10 @@ def test_a_tight_crop_looks_tight_and_a_cell_with_a_band_does_not(test_digits, c
     assert all(looks_tight(Image.fromarray(image)) for image, _ in suite("default_1_10", test_digits, 20))
     banded = [image for k, (image, _, _) in enumerate(cells) if k % 4 == 0]  # register cells: a scanner band
     assert not any(looks_tight(Image.fromarray(image)) for image in banded)
+
+
+def test_the_locator_is_not_a_reader(capsys, cell_file):
+    assert main(["predict", "--model", "locator", str(cell_file)]) == 1
+    assert "a locator finds strings, it does not read them" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    assert any(line.startswith("locator\tlocator\t") for line in capsys.readouterr().out.splitlines())

@@ -141,6 +141,8 @@ class Recognizer:
     def from_checkpoint(cls, name_or_path: str | Path, device: str = "cpu", precision: str = "32") -> Recognizer:
         path = resolve_model(name_or_path)
         checkpoint = Checkpoint.load(path)
+        if checkpoint.model.arch == "locator":
+            raise SeqocrError(f"{name_or_path}: a locator finds strings, it does not read them; give a reader (digits)")
         info = {"path": str(path), "metrics": checkpoint.metrics, "command": checkpoint.command or None}
         return cls(
             checkpoint.build_model(str(path)),

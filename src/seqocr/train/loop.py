@@ -55,6 +55,11 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, comman
     processes, device = join_processes(resolve_device(config.train.device))
     try:
         return _train(config, resume, progress and processes.main, command, device, processes)
+    except RuntimeError as error:  # under torchrun: another process failed and left the group
+        if not processes.several or processes.main:
+            raise
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SeqocrError(f"process {processes.rank}: stopped, another process of the run failed ({first})") from None
     except (OSError, CheckpointWriteError) as error:  # a full disk, a file-size limit
         if isinstance(error, OSError) and error.errno not in WRITE_FAILURES:
             raise
