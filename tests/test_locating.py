@@ -192,3 +192,14 @@ def test_the_locator_is_not_a_reader(capsys, cell_file):
     assert "a locator finds strings, it does not read them" in capsys.readouterr().err
     assert main(["models"]) == 0
     assert any(line.startswith("locator\tlocator\t") for line in capsys.readouterr().out.splitlines())
+
+
+def test_located_crops_are_written_as_a_labelled_folder_to_fine_tune_on(tmp_path, capsys):
+    from seqocr.data.folder import read_folder
+
+    assert main(["data", "crops", "--out", str(tmp_path / "crops"), "-n", "12"]) == 0
+    samples = read_folder(tmp_path / "crops").samples
+    assert len(samples) >= 10 and all(text.isdigit() for _, text in samples)
+    reader = seqocr.load("digits", locate="off")
+    right = sum(p.text == text for p, (_, text) in zip(reader.predict([p for p, _ in samples]), samples, strict=True))
+    assert right >= 0.6 * len(samples)  # each crop holds its string

@@ -340,14 +340,7 @@ class Recognizer:
 
     def _cut_out(self, image: Image.Image, box: Box, name: str) -> tuple[Tensor, Placement]:
         """The string in `box`, with a margin, cut from the full-resolution image and preprocessed."""
-        x0, y0, x1, y1 = box
-        margin = max(2.0, LOCATE_MARGIN * (y1 - y0))
-        cut = (
-            max(0, int(x0 - margin)),
-            max(0, int(y0 - margin)),
-            min(image.width, int(np.ceil(x1 + margin))),
-            min(image.height, int(np.ceil(y1 + margin))),
-        )
+        cut = located_cut(box, image.size)
         tensor, (left, top, right, bottom) = preprocess_with_box(image.crop(cut), self.preprocess, name)
         read = (left + cut[0], top + cut[1], right + cut[0], bottom + cut[1])
         return tensor, Placement(read, box)
@@ -386,6 +379,19 @@ class Recognizer:
             widths = widths.to(self.device, non_blocking=True)
         with autocast(self.device, self.precision):
             return read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
+
+
+def located_cut(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The part of an image (`size`: width, height) a located string is read from: its box
+    and a margin of LOCATE_MARGIN of its height on every side (at least 2 px)."""
+    x0, y0, x1, y1 = box
+    margin = max(2.0, LOCATE_MARGIN * (y1 - y0))
+    return (
+        max(0, int(x0 - margin)),
+        max(0, int(y0 - margin)),
+        min(size[0], int(np.ceil(x1 + margin))),
+        min(size[1], int(np.ceil(y1 + margin))),
+    )
 
 
 def _char_x(decoded: Decoded, box: Box) -> tuple[float, ...]:

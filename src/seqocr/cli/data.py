@@ -24,6 +24,16 @@ def add_commands(commands: Any) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(handler=synthesize)
 
+    crops = data.add_parser(
+        "crops", help="write what the reader sees after the locator, from synthetic cells, to fine-tune a reader on"
+    )
+    crops.add_argument("--out", type=Path, required=True, help="folder to write (created)")
+    crops.add_argument("-n", type=count, default=10_000, help="cells to locate (default 10,000)")
+    crops.add_argument("--locator", default="locator", help="bundled name or checkpoint of the locator")
+    crops.add_argument("--seed", type=int, default=1, help="seed of the cells (the bundled locator trained on 0)")
+    crops.add_argument("--start", type=int, default=0, help="first cell index (split the work between processes)")
+    crops.set_defaults(handler=write_crops)
+
     doctor = commands.add_parser("doctor", help="check a labelled folder before training on it")
     doctor.add_argument("data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
     geometry = doctor.add_mutually_exclusive_group()
@@ -62,6 +72,15 @@ def synthesize(args: argparse.Namespace) -> int:
     )
     labels = write_synth(config, args.out, args.n)
     print(f"wrote {args.n} images and {labels}")
+    return 0
+
+
+def write_crops(args: argparse.Namespace) -> int:
+    from seqocr.locating import StringLocator
+    from seqocr.train.located_crops import write_located_crops
+
+    written = write_located_crops(StringLocator.load(args.locator), args.out, args.n, args.seed, args.start)
+    print(f"wrote {written} located crops of {args.n} cells and {args.out / 'labels.tsv'}")
     return 0
 
 
