@@ -199,7 +199,7 @@ def test_located_crops_are_written_as_a_labelled_folder_to_fine_tune_on(tmp_path
 
     assert main(["data", "crops", "--out", str(tmp_path / "crops"), "-n", "12"]) == 0
     samples = read_folder(tmp_path / "crops").samples
-    assert len(samples) >= 10 and all(text.isdigit() for _, text in samples)
+    assert len(samples) >= 6 and all(text.isdigit() for _, text in samples)
     reader = seqocr.load("digits", locate="off")
     right = sum(p.text == text for p, (_, text) in zip(reader.predict([p for p, _ in samples]), samples, strict=True))
     assert right >= 0.6 * len(samples)  # each crop holds its string
