@@ -11,7 +11,7 @@ from seqocr.data.datasets import DigitSource, EncodedDataset, SynthSource, colla
 from seqocr.data.synth import DigitStringSynth
 from seqocr.decode.attention import greedy_attention
 from seqocr.loading import load
-from seqocr.models import available_architectures, build_model
+from seqocr.models import available_readers, build_model
 from seqocr.models.attention import sequence_loss, teacher_forcing
 from seqocr.recognizer import Recognizer
 
@@ -35,7 +35,7 @@ def batch_for(arch: str, test_digits, n: int = 8):
     return collate([dataset[i] for i in range(n)])
 
 
-@pytest.fixture(params=available_architectures())
+@pytest.fixture(params=available_readers())  # the locator reads nothing: tests/test_locating.py
 def arch(request):
     return request.param
 
@@ -96,7 +96,7 @@ def test_save_and_load_give_identical_predictions(arch, test_digits, tmp_path):
     )
     images = [test_digits.images[i] for i in range(4)]
     before = Recognizer(model, DIGITS, pre, config, {}).predict(images)
-    after = load(path).predict(images)
+    after = load(path, locate="off").predict(images)  # as `before`: the whole image, not located
     assert [(p.text, p.confidence) for p in after] == [(p.text, p.confidence) for p in before]
 
 

@@ -7,10 +7,10 @@ import torch
 from seqocr.charset import DIGITS
 from seqocr.config import ModelConfig, PreprocessConfig
 from seqocr.errors import SeqocrError
-from seqocr.models import available_architectures, build_model
+from seqocr.models import available_readers, build_model
 
 PRE = PreprocessConfig()
-CTC = [a for a in available_architectures() if a not in ("attention", "mlp", "cnn")]
+CTC = [a for a in available_readers() if a not in ("attention", "mlp", "cnn")]
 VARIANTS = [ModelConfig(arch=a, sequence=s) for a in CTC for s in ("conv", "lstm")]
 
 

@@ -84,7 +84,7 @@ def test_cli_predict_prints_the_same_as_the_api(digits_model, synth_folder, caps
     api = digits_model.predict(paths)
     assert [r["path"] for r in rows] == paths
     assert [r["text"] for r in rows] == [p.text for p in api]
-    assert all(set(r) == {"path", "text", "confidence", "chars"} for r in rows)
+    assert all(set(r) == {"path", "text", "confidence", "chars", "box"} for r in rows)
     # the service's answer format (seqocr/schemas.py), and the API's answer to the same image
     assert rows == [
         {"path": path, **p.answer().model_dump(exclude_none=True)} for path, p in zip(paths, api, strict=True)

@@ -54,6 +54,9 @@ def test_with_no_data_the_report_reads_each_test_suite_and_shows_them_apart(digi
     from seqocr.evaluate import report
 
     monkeypatch.setattr(report, "SUITE_STRINGS", 5)
+    monkeypatch.setattr(report, "CELLS", 3)
     images, truths, description, suites = report.report_data(digits_model, None)
-    assert suites == [name for name in report.REPORT_SUITES for _ in range(5)]
-    assert len(images) == len(truths) == 20 and "touching_1_10" in description
+    assert suites == [name for name in report.REPORT_SUITES for _ in range(5)] + ["cells"] * 3  # it locates
+    assert len(images) == len(truths) == 23 and "touching_1_10" in description and "cells suite" in description
+    unlocated = report.report_data(digits_model.locating("off", None), None)[3]
+    assert unlocated == [name for name in report.REPORT_SUITES for _ in range(5)]

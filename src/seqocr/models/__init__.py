@@ -6,6 +6,20 @@ from seqocr.models import attention as _attention  # noqa: F401  (registers "att
 from seqocr.models import classifier as _classifier  # noqa: F401  (registers "mlp", "cnn")
 from seqocr.models import crnn as _crnn  # noqa: F401  (registers "crnn")
 from seqocr.models import locator as _locator  # noqa: F401  (registers "locator")
-from seqocr.models.registry import RecognitionModel, available_architectures, build_model, channels_last, register
+from seqocr.models.registry import (
+    RecognitionModel,
+    available_architectures,
+    available_readers,
+    build_model,
+    channels_last,
+    register,
+)
 
-__all__ = ["RecognitionModel", "available_architectures", "build_model", "channels_last", "register"]
+__all__ = [
+    "RecognitionModel",
+    "available_architectures",
+    "available_readers",
+    "build_model",
+    "channels_last",
+    "register",
+]

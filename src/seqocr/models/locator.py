@@ -64,7 +64,7 @@ class Locator(RecognitionModel):
         return bce + dice
 
 
-@register("locator")
+@register("locator", reads=False)
 def build_locator(config: ModelConfig, preprocess: PreprocessConfig, num_classes: int) -> RecognitionModel:
     return Locator(config.stem, tuple(c for c, _, _ in config.stages))
 

@@ -61,13 +61,16 @@ def channels_last(model: RecognitionModel) -> RecognitionModel:
 
 Builder = Callable[[ModelConfig, PreprocessConfig, int], RecognitionModel]
 _BUILDERS: dict[str, Builder] = {}
+_READERS: set[str] = set()  # the architectures that read text (the locator only finds it)
 
 
-def register(name: str) -> Callable[[Builder], Builder]:
+def register(name: str, reads: bool = True) -> Callable[[Builder], Builder]:
     def wrap(builder: Builder) -> Builder:
         if name in _BUILDERS:
             raise ValueError(f"architecture {name!r} registered twice")
         _BUILDERS[name] = builder
+        if reads:
+            _READERS.add(name)
         return builder
 
     return wrap
@@ -75,6 +78,11 @@ def register(name: str) -> Callable[[Builder], Builder]:
 
 def available_architectures() -> list[str]:
     return sorted(_BUILDERS)
+
+
+def available_readers() -> list[str]:
+    """The architectures that read text: every one but the locator."""
+    return sorted(_READERS)
 
 
 def build_model(config: ModelConfig, preprocess: PreprocessConfig, num_classes: int) -> RecognitionModel:
