@@ -95,7 +95,45 @@ def regions_of(probability: np.ndarray, scale: float, size: tuple[int, int]) -> 
         if box[2] > box[0] and box[3] > box[1]:
             rounded = (round(box[0], 1), round(box[1], 1), round(box[2], 1), round(box[3], 1))
             regions.append(Region(rounded, float(values.mean()), float(values.sum())))
-    return reading_order(regions)
+    return reading_order(joined(regions))
+
+
+def joined(regions: list[Region]) -> list[Region]:
+    """Regions that are pieces of one string, joined: a tall glyph whose map broke between
+    its strokes (one piece above the other), or a string broken between two digits (side
+    by side, level, closer than a fifth of their height)."""
+    regions = list(regions)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(regions)):
+            for j in range(i + 1, len(regions)):
+                if _pieces_of_one(regions[i].box, regions[j].box):
+                    a, b = regions[i], regions[j]
+                    box = (min(a.box[0], b.box[0]), min(a.box[1], b.box[1]), max(a.box[2], b.box[2]),
+                           max(a.box[3], b.box[3]))  # fmt: skip
+                    mass = a.mass + b.mass
+                    regions[i] = Region(box, (a.score * a.mass + b.score * b.mass) / mass, mass)
+                    del regions[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return regions
+
+
+def _pieces_of_one(a: Box, b: Box) -> bool:
+    width_a, width_b, height = a[2] - a[0], b[2] - b[0], max(a[3] - a[1], b[3] - b[1])
+    overlap_x = min(a[2], b[2]) - max(a[0], b[0])
+    overlap_y = min(a[3], b[3]) - max(a[1], b[1])
+    gap_x, gap_y = -overlap_x, -overlap_y
+    stacked = overlap_x >= 0.5 * min(width_a, width_b) and gap_y <= JOIN_STACKED * height
+    level = overlap_y >= 0.6 * min(a[3] - a[1], b[3] - b[1]) and gap_x <= JOIN_LEVEL * height
+    return stacked or level
+
+
+JOIN_STACKED = 0.25  # pieces one above the other join across a gap up to this share of their height
+JOIN_LEVEL = 0.2  # side by side, up to this share: a printed "$" or label sits further away
 
 
 def _edges(profile: np.ndarray, start: int, stop: int) -> tuple[float, float]:

@@ -73,24 +73,61 @@ class CellSynth:
 
     def __init__(self, seed: int = 0, split: str = "train"):
         self.seed = seed
-        augment = split == "train"
+        self.train = split == "train"
+        augment = self.train
         self.strings = [
             DigitStringSynth(SynthConfig(split=split, seed=seed, min_len=1, max_len=10, augment=augment)),
             DigitStringSynth(
                 SynthConfig(split=split, seed=seed + 1, min_len=2, max_len=10, style="touching", augment=augment)
             ),
+            # training only: more short numbers (a single large digit is the hardest string to find whole)
+            DigitStringSynth(SynthConfig(split=split, seed=seed + 2, min_len=1, max_len=3, augment=augment)),
         ]
 
     def sample(self, index: int) -> Cell:
         rng = np.random.default_rng([self.seed, index, 7])
         layout = LAYOUTS[int(rng.choice(len(LAYOUTS), p=[p for _, p in LAYOUTS]))][0]
-        return _compose(layout, lambda k: self._string(index, k, rng), rng)
+        cell = _compose(layout, lambda k: self._string(index, k, rng), rng)
+        if self.train:  # a photo taken a little askew, out of focus: training only (validation stays as it was)
+            cell = _photo(cell, np.random.default_rng([self.seed, index, 8]))
+        return cell
 
     def _string(self, index: int, k: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
         """The k-th string of sample `index` as ink alpha (h, w) in [0, 1], cropped to its ink."""
-        synth = self.strings[int(rng.random() < 0.3)]
-        image, text = synth.sample(index * 8 + k)
+        pick = int(rng.random() < 0.3)
+        if self.train and k == 0 and rng.random() < SHORT_NUMBERS:
+            pick = 2
+        image, text = self.strings[pick].sample(index * 8 + k)
         return ink_alpha(image), text
+
+
+SHORT_NUMBERS = 0.25  # training cells whose number is drawn from the 1-3 digit synthesis
+PHOTO = 0.25  # training cells turned a little and blurred, as a phone sees a page
+
+
+def _photo(cell: Cell, rng: np.random.Generator) -> Cell:
+    """With probability PHOTO: turned by up to 4 degrees about the centre (boxes follow:
+    the box of the turned box), blurred by up to 2 px."""
+    if rng.random() >= PHOTO:
+        return cell
+    height, width = cell.image.shape[:2]
+    angle = rng.uniform(-4, 4)
+    fill = tuple(int(v) for v in np.median(cell.image.reshape(-1, 3), axis=0))
+    image = Image.fromarray(cell.image).rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=fill)
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
+    turn = np.deg2rad(angle)
+    cos, sin = np.cos(turn), np.sin(turn)
+    cx, cy = width / 2, height / 2
+    boxes = []
+    for x0, y0, x1, y1 in cell.boxes:
+        corners = np.array([[x0, y0], [x1, y0], [x0, y1], [x1, y1]]) - [cx, cy]
+        # PIL turns counter-clockwise for a positive angle, with y pointing down
+        turned = np.stack([corners[:, 0] * cos + corners[:, 1] * sin, -corners[:, 0] * sin + corners[:, 1] * cos], 1)
+        turned += [cx, cy]
+        box = (max(0.0, turned[:, 0].min()), max(0.0, turned[:, 1].min()), min(float(width), turned[:, 0].max()),
+               min(float(height), turned[:, 1].max()))  # fmt: skip
+        boxes.append(tuple(float(v) for v in box))
+    return Cell(np.asarray(image), boxes, cell.texts)  # type: ignore[arg-type]
 
 
 def ink_alpha(image: np.ndarray) -> np.ndarray:
