@@ -203,3 +203,12 @@ def test_located_crops_are_written_as_a_labelled_folder_to_fine_tune_on(tmp_path
     reader = seqocr.load("digits", locate="off")
     right = sum(p.text == text for p, (_, text) in zip(reader.predict([p for p, _ in samples]), samples, strict=True))
     assert right >= 0.5 * len(samples)  # each crop holds its string
+
+
+def test_auto_keeps_the_whole_image_reading_of_a_page_over_the_locators_budget(test_digits):
+    image, text = suite("default_1_10", test_digits, 1)[0]
+    page = Image.new("L", (4000, 3100), 255)  # 12.4 MP: over the locator's budget, under the reader's
+    page.paste(Image.fromarray(image).resize((image.shape[1] * 10, image.shape[0] * 10)), (100, 100))
+    assert seqocr.load("digits").predict(page).text == text
+    with pytest.raises(SeqocrError, match="too large for the locator"):
+        seqocr.load("digits", locate="on").predict(page)

@@ -278,15 +278,18 @@ class Recognizer:
         """`--locate auto`: the whole-image readings, with a second look, located, at each
         (image, name) whose reading is unsure (below AUTO_CONFIDENCE) or that does not look
         like a tight crop (a band, a rule or a frame at its edges: `looks_tight`); the more
-        confident of the two readings is kept. A tight crop read surely costs nothing more."""
-        again = [
+        confident of the two readings is kept. A tight crop read surely costs nothing more;
+        an image the locator refuses (over its pixel budget) keeps its whole-image reading."""
+        candidates = [
             i
             for i, ((image, _), p) in enumerate(zip(images, predictions, strict=True))
             if p.confidence < AUTO_CONFIDENCE or not looks_tight(image)
         ]
-        if not again:
+        tried = attempt_each(lambda i: self._locate_main(*images[i]), candidates)
+        again = [i for i, t in zip(candidates, tried, strict=True) if not isinstance(t, SeqocrError)]
+        located = [t for t in tried if not isinstance(t, SeqocrError)]
+        if not located:
             return list(predictions)
-        located = [self._locate_main(*images[i]) for i in again]
         second = self.predict_tensors([t for t, _ in located], batch_size, decoding, [b for _, b in located])
         kept = list(predictions)
         for i, p in zip(again, second, strict=True):
