@@ -177,7 +177,7 @@ def test_the_locator_trains_saves_and_resumes_with_the_projects_command(tmp_path
     saved = json.loads((out / "config.json").read_text())  # resuming reads the run's own config:
     saved["train"]["epochs"] = 2  # widen it as a user would
     (out / "config.json").write_text(json.dumps(saved))
-    assert main([*args, "--resume"]) == 0
+    assert main(["train", "--resume", "--out", str(out), "--no-progress"]) == 0  # the run knows it is a locator's
     assert [row["epoch"] for row in map(json.loads, (out / "metrics.jsonl").read_text().splitlines())] == [1, 2]
 
 

@@ -98,10 +98,12 @@ def run_training(args: argparse.Namespace) -> int:
     from seqocr.train.distributed import launched_as_main
     from seqocr.train.locator_loop import train_locator
     from seqocr.train.loop import train
+    from seqocr.train.run_folder import RunFolder
 
     config = train_config_from(args)
     command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
-    fit = train_locator if config.model.arch == "locator" else train
+    arch = RunFolder(config.train.out).read_config().model.arch if args.resume else config.model.arch
+    fit = train_locator if arch == "locator" else train  # a resumed run is the run it was
     best = fit(config, resume=args.resume, progress=not args.no_progress, command=command)
     if launched_as_main():  # under torchrun, rank 0 speaks for the run
         print(f"best checkpoint: {best}")
