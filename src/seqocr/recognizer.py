@@ -37,6 +37,9 @@ Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input p
 LOCATE_MARGIN = 0.15  # a located string is cut out with this share of its height around it
 # --locate auto takes a second, located look at whole-image readings less sure than this
 AUTO_CONFIDENCE = 0.5
+# ...and at sure readings of framed images, whose located reading must then be surer by this:
+# the larger of two confidences is biased upwards (docs/how-it-works.md, "Finding the number first")
+AUTO_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -277,9 +280,10 @@ class Recognizer:
     ) -> list[Prediction]:
         """`--locate auto`: the whole-image readings, with a second look, located, at each
         (image, name) whose reading is unsure (below AUTO_CONFIDENCE) or that does not look
-        like a tight crop (a band, a rule or a frame at its edges: `looks_tight`); the more
-        confident of the two readings is kept. A tight crop read surely costs nothing more;
-        an image the locator refuses (over its pixel budget) keeps its whole-image reading."""
+        like a tight crop (a band, a rule or a frame at its edges: `looks_tight`). An unsure
+        reading gives way to a more confident located one; a sure one to a located one
+        more confident by AUTO_MARGIN. A tight crop read surely costs nothing more; an image
+        the locator refuses (over its pixel budget) keeps its whole-image reading."""
         candidates = [
             i
             for i, ((image, _), p) in enumerate(zip(images, predictions, strict=True))
@@ -293,7 +297,8 @@ class Recognizer:
         second = self.predict_tensors([t for t, _ in located], batch_size, decoding, [b for _, b in located])
         kept = list(predictions)
         for i, p in zip(again, second, strict=True):
-            if p.confidence > kept[i].confidence:
+            first = kept[i].confidence
+            if p.confidence > first + (AUTO_MARGIN if first >= AUTO_CONFIDENCE else 0.0):
                 kept[i] = p
         return kept
 
