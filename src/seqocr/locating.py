@@ -25,7 +25,7 @@ from PIL import Image
 from scipy import ndimage
 
 from seqocr.checkpoint import Checkpoint
-from seqocr.data.transform import INK_LEVEL, Levels, flatten_alpha
+from seqocr.data.transform import INK_LEVEL, flatten_alpha
 from seqocr.errors import SeqocrError
 from seqocr.models.locator import STRIDE, Locator
 from seqocr.paths import cache_dir
@@ -242,21 +242,23 @@ def looks_tight(image: Image.Image) -> bool:
     """Whether `image` looks like a tight crop of one line, as the recogniser's training
     images are: no border strip is mostly ink (a scanner band, a cell's rule, a frame)
     and no row is ink almost across the image (a table rule). Ink is what the
-    recogniser's preprocessing calls ink; measured on a copy at most 48 px high, so it
-    costs a fraction of a reading. docs/how-it-works.md gives how often it holds on each
-    test suite."""
-    grey = flatten_alpha(image).convert("L")
+    recogniser's preprocessing calls ink; measured on a copy at most 48 px high, in
+    8-bit integers, so it costs a fraction of a reading. docs/how-it-works.md gives how
+    often it holds on each test suite."""
+    grey = image if image.mode == "L" else flatten_alpha(image).convert("L")
     if grey.height > TIGHT_PROBE:
         grey = grey.resize((max(1, round(grey.width * TIGHT_PROBE / grey.height)), TIGHT_PROBE), Image.Resampling.BOX)
     pixels = np.asarray(grey)
-    levels = Levels.of(pixels, invert=2 * int(np.count_nonzero(pixels > 127)) > pixels.size)
-    ink = (pixels.astype(np.float32) - levels.offset) * levels.gain > INK_LEVEL
+    low, high = int(pixels.min()), int(pixels.max())
+    span = high - low if high > low else 255
+    light = 2 * int(np.count_nonzero(pixels > 127)) > pixels.size  # dark ink on paper
+    ink = pixels < high - INK_LEVEL * span if light else pixels > low + INK_LEVEL * span
     height, width = ink.shape
     strip = max(1, round(0.04 * min(height, width)))
     edges = (ink[:strip], ink[-strip:], ink[:, :strip], ink[:, -strip:])
-    if max(float(e.mean()) for e in edges) > TIGHT_EDGE_INK:
+    if max(np.count_nonzero(e) / e.size for e in edges) > TIGHT_EDGE_INK:
         return False
-    return float(ink.mean(axis=1).max()) <= TIGHT_ROW_INK
+    return int(np.count_nonzero(ink, axis=1).max()) <= TIGHT_ROW_INK * width
 
 
 TIGHT_PROBE = 48  # rows of the copy the tightness is measured on
