@@ -122,7 +122,7 @@ def test_thin_images_that_amplify_the_networks_work_are_refused_from_their_heade
     started = time.monotonic()
     response = httpx.post(f"{url}/v1/recognize", files=files)
     assert response.status_code == 413 and "limit 400,000 per request" in response.text
-    assert time.monotonic() - started < 0.5
+    assert 0.5 <= time.monotonic() - started < 1.5  # answered late, so a loop of them is slow to send
 
 
 def test_an_integer_too_long_for_python_is_a_400_and_a_long_model_name_is_not_echoed(server):

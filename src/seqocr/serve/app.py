@@ -9,6 +9,7 @@ the OpenAPI schema at /openapi.json and /docs.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import functools
@@ -46,6 +47,7 @@ from seqocr.serve.batcher import MicroBatcher
 from seqocr.serve.counters import Counters
 
 FIELDS = {"images", "model"}
+REFUSED_WORK_DELAY_S = 0.5  # a request refused for the network's work is answered this late
 MAX_NAME_SHOWN = 64  # an unknown model's name is echoed back at most this long
 LOG = logging.getLogger("seqocr.serve")
 
@@ -118,7 +120,12 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
             raise HTTPException(404, f"unknown model {shown!r}; available: {', '.join(recognizers)}")
         recognizer = recognizers[model]
         height, max_width = recognizer.preprocess.height, recognizer.preprocess.max_width
-        _refuse_work(sum(_header_work(data, height, max_width) for _, data in blobs), config, "from their headers")
+        work = sum(_header_work(data, height, max_width) for _, data in blobs)
+        if work > config.max_request_work:
+            # answered late: a client sending such requests in a loop gets few of them answered, and the
+            # event loop is free for everyone else meanwhile
+            await asyncio.sleep(REFUSED_WORK_DELAY_S)
+            _refuse_work(work, config, "from their headers")
         prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
         good = [p for p in prepared if not isinstance(p, SeqocrError)]
         _refuse_work(sum(t.shape[-1] * t.shape[-2] for _, t, _ in good), config, "after preprocessing")
