@@ -218,4 +218,3 @@ def validate(locator: StringLocator, cells: list[Cell]) -> dict[str, Any]:
     precision = matched / max(found, 1)
     f1 = 2 * recall * precision / max(recall + precision, 1e-9)
     return {"recall": recall, "precision": precision, "f1": f1, "mean_iou": float(np.mean(ious)) if ious else 0.0}
-
