@@ -281,7 +281,7 @@ def calibrate_model(args: argparse.Namespace) -> int:
     from seqocr.evaluate.calibration import calibrate_on_folder
     from seqocr.loading import load
 
-    reader = load(args.model, device=args.device, precision=args.precision, locate="off")  # fitted on its own crops
+    reader = load(args.model, device=args.device, precision=args.precision, locate="off")  # whole images, as trained
     result = calibrate_on_folder(reader, args.data, args.out)
     print(
         f"wrote {args.out}: temperature {result.temperature:.3f} fitted on {result.images} images, "
