@@ -101,3 +101,13 @@ def test_a_file_list_keeps_names_with_odd_characters_whole(tree, tmp_path, capsy
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["path"] for r in rows] == [str(p) for p in odd] + [str(tmp_path / "gone.png")]
     assert all("text" in r for r in rows[:3]) and "no such file" in rows[3]["error"]
+
+
+def test_a_nul_separated_list_holds_names_with_newlines(tree, tmp_path, capsys):
+    name = tmp_path / "line\nbreak.png"
+    shutil.copy(next(tree.glob("*.png")), name)
+    listing = tmp_path / "list0"
+    listing.write_bytes(os.fsencode(name) + b"\0")
+    assert main(["predict", "--files-from", str(listing), "--null", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["path"] for r in rows] == [str(name)] and rows[0]["text"]

@@ -20,7 +20,7 @@ Answer = Prediction | list[Prediction] | SeqocrError  # a list: every string of 
 Reader = Callable[[list[str]], list[Answer]]
 
 
-def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[str]:
+def list_inputs(inputs: Sequence[str], files_from: str | None = None, separator: bytes = b"\n") -> list[str]:
     """The files to read, in a stable order: each named file, each folder's images (all
     depths, sorted), then each line of `files_from` ("-": standard input)."""
     paths: list[str] = []
@@ -31,18 +31,21 @@ def list_inputs(inputs: Sequence[str], files_from: str | None = None) -> list[st
         else:
             paths.append(name)  # a missing file, or a folder with no images, is answered with its error
     if files_from is not None:
-        paths += _list_file(files_from)
+        paths += _list_file(files_from, separator)
     return paths
 
 
-def _list_file(name: str) -> list[str]:
+def _list_file(name: str, separator: bytes = b"\n") -> list[str]:
     """One name a line, split at "\n" only (a name may hold a carriage return or U+2028;
-    a Windows "\r\n" ending is dropped); names are bytes decoded as the file system
-    does, so a name that is not UTF-8 is read, or fails alone, like any other."""
+    a Windows "\r\n" ending is dropped), or at NUL bytes (`--null`: any name, a newline
+    included); names are bytes decoded as the file system does, so a name that is not
+    UTF-8 is read, or fails alone, like any other."""
     try:
         data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
     except OSError as error:
         raise SeqocrError(f"{name}: cannot read the file list ({error.strerror or error})") from None
+    if separator == b"\0":
+        return [os.fsdecode(name) for name in data.split(b"\0") if name]
     lines = (line[:-1] if line.endswith(b"\r") else line for line in data.split(b"\n"))
     return [os.fsdecode(line) for line in lines if line.strip()]
 

@@ -35,6 +35,9 @@ def add_commands(commands: Any) -> None:
     predict.add_argument(
         "--files-from", metavar="LIST", help="also read the files listed here, one per line (-: stdin)"
     )
+    predict.add_argument(
+        "--null", "-0", action="store_true", help="names in LIST end with a NUL byte, as find -print0 writes them"
+    )
     predict.add_argument("--shard", type=shard, metavar="I/N", help="read only every N-th file from the I-th (0-based)")
     predict.add_argument("--skip-done", type=Path, metavar="OUT.jsonl", help="skip files this JSON lines file answered")
     predict.add_argument("--out", type=Path, metavar="OUT.jsonl", help="append JSON lines here (implies --json)")
@@ -118,7 +121,7 @@ def predict_files(args: argparse.Namespace) -> int:
 
     if not args.images and args.files_from is None:
         raise SeqocrError("predict: give image files or folders, or --files-from LIST")
-    paths = list_inputs(args.images, args.files_from)
+    paths = list_inputs(args.images, args.files_from, separator=b"\0" if args.null else b"\n")
     if args.shard:
         paths = take_shard(paths, *args.shard)
     if args.skip_done:
