@@ -285,9 +285,7 @@ class Recognizer:
         more confident by AUTO_MARGIN. A tight crop read surely costs nothing more; an image
         the locator refuses (over its pixel budget) keeps its whole-image reading."""
         candidates = [
-            i
-            for i, ((image, _), p) in enumerate(zip(images, predictions, strict=True))
-            if p.confidence < AUTO_CONFIDENCE or not looks_tight(image)
+            i for i, (image, p) in enumerate(zip(images, predictions, strict=True)) if self.needs_second_look(image, p)
         ]
         tried = attempt_each(lambda i: self._locate_main(*images[i]), candidates)
         again = [i for i, t in zip(candidates, tried, strict=True) if not isinstance(t, SeqocrError)]
@@ -301,6 +299,10 @@ class Recognizer:
             if p.confidence > first + (AUTO_MARGIN if first >= AUTO_CONFIDENCE else 0.0):
                 kept[i] = p
         return kept
+
+    def needs_second_look(self, image: tuple[Image.Image, str], prediction: Prediction) -> bool:
+        """`--locate auto`: whether a whole-image reading of (image, name) gets a located second look."""
+        return prediction.confidence < AUTO_CONFIDENCE or not looks_tight(image[0])
 
     def read_every_string(
         self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None

@@ -113,14 +113,14 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
     )
     async def recognize(request: Request) -> JSONResponse:
         """Read one or more images; results come in input order."""
-        name, blobs = await _parse(request, config)
+        name, blobs, sizes = await _parse(request, config)
         model = name or default
         if model not in recognizers:
             shown = model if len(model) <= MAX_NAME_SHOWN else model[:MAX_NAME_SHOWN] + "..."
             raise HTTPException(404, f"unknown model {shown!r}; available: {', '.join(recognizers)}")
         recognizer = recognizers[model]
         height, max_width = recognizer.preprocess.height, recognizer.preprocess.max_width
-        work = sum(_header_work(data, height, max_width) for _, data in blobs)
+        work = sum(min(max_width, -(-w * height // max(1, h))) * height for w, h in sizes)
         if work > config.max_request_work:
             # answered late: a client sending such requests in a loop gets few of them answered, and the
             # event loop is free for everyone else meanwhile
@@ -130,8 +130,10 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
         good = [p for p in prepared if not isinstance(p, SeqocrError)]
         _refuse_work(sum(t.shape[-1] * t.shape[-2] for _, t, _ in good), config, "after preprocessing")
         read = await batchers[model].read([t for _, t, _ in good], [b for _, _, b in good]) if good else []
-        if read and recognizer.locate == "auto":  # the same second look as every other reading path
-            read = await run_in_threadpool(recognizer.second_looks, [image for image, _, _ in good], read)
+        images = [image for image, _, _ in good]
+        if read and recognizer.locate == "auto" and any(map(recognizer.needs_second_look, images, read)):
+            # the same second look as every other reading path; on the thread pool only when one is needed
+            read = await run_in_threadpool(recognizer.second_looks, images, read)
         predictions = iter(read)
         results: list[Answer | ImageError] = [
             ImageError(error=str(p)) if isinstance(p, SeqocrError) else next(predictions).answer() for p in prepared
@@ -146,8 +148,11 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
     return app
 
 
-async def _parse(request: Request, config: ServeConfig) -> tuple[str | None, list[tuple[str, bytes]]]:
-    """The requested model and the (name, bytes) of each image, or a 4xx saying what is wrong."""
+async def _parse(
+    request: Request, config: ServeConfig
+) -> tuple[str | None, list[tuple[str, bytes]], list[tuple[int, int]]]:
+    """The requested model, the (name, bytes) of each image and its (width, height) from its
+    header ((0, 0) when it has none), or a 4xx saying what is wrong."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
         raise HTTPException(413, f"request body too large ({int(declared):,} bytes, limit {config.max_body_bytes:,})")
@@ -173,12 +178,13 @@ async def _parse(request: Request, config: ServeConfig) -> tuple[str | None, lis
         raise HTTPException(422, "no images: send one or more 'images'")
     if len(blobs) > config.max_images:
         raise HTTPException(413, f"too many images ({len(blobs)}, limit {config.max_images} per request)")
-    pixels = sum(_header_pixels(data) for _, data in blobs)
+    sizes = [_header_size(data) for _, data in blobs]
+    pixels = sum(w * h for w, h in sizes)
     if pixels > config.max_request_pixels:
         raise HTTPException(
             413, f"images too large together ({pixels:,} pixels, limit {config.max_request_pixels:,} per request)"
         )
-    return model, blobs
+    return model, blobs, sizes
 
 
 def _refuse_work(work: int, config: ServeConfig, how: str) -> None:
@@ -190,24 +196,14 @@ def _refuse_work(work: int, config: ServeConfig, how: str) -> None:
         )
 
 
-def _header_work(data: bytes, height: int, max_width: int) -> int:
-    """An image's work for the network (its width once resized to `height`, times `height`)
-    from its header, taking the whole image as the crop; 0 when it has no readable header."""
+def _header_size(data: bytes) -> tuple[int, int]:
+    """An image's (width, height) from its header, without decoding it ((0, 0) when it has
+    none: the image then fails alone, with its own reason, when it is decoded)."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            return min(max_width, -(-image.width * height // max(1, image.height))) * height
+            return image.width, image.height
     except Exception:  # noqa: BLE001 - any unreadable header is reported per image later
-        return 0
-
-
-def _header_pixels(data: bytes) -> int:
-    """An image's pixel count from its header, without decoding it (0 when it has none:
-    the image then fails alone, with its own reason, when it is decoded)."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            return image.width * image.height
-    except Exception:  # noqa: BLE001 - any unreadable header is reported per image later
-        return 0
+        return 0, 0
 
 
 async def _parse_form(request: Request, config: ServeConfig) -> tuple[str | None, list[tuple[str, bytes]]]:
