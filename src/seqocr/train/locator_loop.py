@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +31,11 @@ from seqocr.evaluate.metrics import IOU_MATCH, match_boxes
 from seqocr.locating import StringLocator, working_image
 from seqocr.models import build_model
 from seqocr.models.locator import STRIDE, Locator
+from seqocr.train.keeping import TrainState, judge, restore
 from seqocr.train.run_folder import RunFolder
 from seqocr.train.schedule import OneCycle
 
 VALIDATION_SEED_OFFSET = 1_000_003
-
-
-@dataclass
-class LocatorState:
-    epoch: int = 0
-    step: int = 0
-    best_f1: float = -1.0
-    stale_epochs: int = 0
-    seconds: float = 0.0
 
 
 def train_locator(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
@@ -63,9 +55,9 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
     optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
     schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
-    state = LocatorState()
+    state = TrainState()  # its best_accuracy is the best box F1
     if resume:
-        state = _restore(folder, model, optimizer)
+        state = restore(folder, model, optimizer, None)
         folder.keep_metrics_until(state.epoch)
     else:
         folder.create(config)
@@ -101,11 +93,7 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
         state.seconds = time.monotonic() - started
         state.epoch = epoch
         val = validate(StringLocator(model.eval()), val_cells)
-        best = val["f1"] > state.best_f1
-        if best:
-            state.best_f1, state.stale_epochs = val["f1"], 0
-        elif schedule.progress(state.step, state.seconds) >= 0.5:
-            state.stale_epochs += 1
+        best = judge(state, {"accuracy": val["f1"]}, schedule.progress(state.step, state.seconds))
         row = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
@@ -122,7 +110,7 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
         metrics = {k: row[k] for k in ("epoch", "val_recall", "val_precision", "val_iou")} | {"val_f1": val["f1"]}
         if best:
             record.holding(model, metrics=metrics).save(folder.best)
-        resume_state = {"optimizer": cpu_state(optimizer.state_dict()), "state": state.__dict__.copy()}
+        resume_state = {"optimizer": cpu_state(optimizer.state_dict()), "state": asdict(state)}
         record.holding(model, metrics=metrics, resume=resume_state).save(folder.last)
         folder.plot()
         print(
@@ -137,13 +125,6 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
     return folder.best
-
-
-def _restore(folder: RunFolder, model: Locator, optimizer: torch.optim.Optimizer) -> LocatorState:
-    checkpoint = Checkpoint.load(folder.last)
-    model.load_state_dict(checkpoint.weights)
-    optimizer.load_state_dict(checkpoint.resume["optimizer"])
-    return LocatorState(**checkpoint.resume["state"])
 
 
 class CellBatches(IterableDataset):
