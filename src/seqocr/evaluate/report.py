@@ -210,17 +210,21 @@ def _coverage(points: list[dict[str, float]]) -> bytes:
     return _png(plt, fig)
 
 
+def _tiles(count: int, row_height: float, columns: int = 3) -> tuple[Any, Any, list[Any]]:
+    """A figure of `count` image tiles, `columns` a row: (pyplot, figure, each tile's axes)."""
+    rows = -(-count // columns)
+    plt, fig = _figure(12, row_height * rows)
+    return plt, fig, [fig.add_subplot(rows, columns, k + 1) for k in range(count)]
+
+
 def _failures(images: list[ImageInput], truths: list[str], predictions: list[Any]) -> bytes | None:
     wrong = [i for i, (t, p) in enumerate(zip(truths, predictions, strict=True)) if t != p.text]
     wrong.sort(key=lambda i: -predictions[i].confidence)  # confident mistakes are the worst
     shown = wrong[:FAILURES_SHOWN]
     if not shown:
         return None
-    columns = 3
-    rows = -(-len(shown) // columns)
-    plt, fig = _figure(12, 1.9 * rows)
-    for k, i in enumerate(shown):
-        ax = fig.add_subplot(rows, columns, k + 1)
+    plt, fig, axes = _tiles(len(shown), row_height=1.9)
+    for ax, i in zip(axes, shown, strict=True):
         pil = as_pil(images[i], f"image {i}")
         ax.imshow(np.asarray(pil.convert("L")), cmap="gray")
         p = predictions[i]
@@ -244,11 +248,8 @@ def _located(
     shown = [i for i, s in enumerate(suites or []) if s == "cells"][:LOCATED_SHOWN]
     if not shown:
         return None
-    columns = 3
-    rows = -(-len(shown) // columns)
-    plt, fig = _figure(12, 2.6 * rows)
-    for k, i in enumerate(shown):
-        ax = fig.add_subplot(rows, columns, k + 1)
+    plt, fig, axes = _tiles(len(shown), row_height=2.6)
+    for ax, i in zip(axes, shown, strict=True):
         ax.imshow(np.asarray(draw_readings(as_pil(images[i], f"image {i}"), [predictions[i]])))
         ax.set_title(f"truth {truths[i]}", fontsize=9)
         ax.set_axis_off()
