@@ -25,7 +25,7 @@ from PIL import Image
 from scipy import ndimage
 
 from seqocr.checkpoint import Checkpoint
-from seqocr.data.transform import INK_LEVEL, flatten_alpha
+from seqocr.data.transform import INK_LEVEL, flatten_alpha, mostly_light
 from seqocr.errors import SeqocrError
 from seqocr.models.locator import STRIDE, Locator
 from seqocr.paths import cache_dir
@@ -251,7 +251,7 @@ def looks_tight(image: Image.Image) -> bool:
     pixels = np.asarray(grey)
     low, high = int(pixels.min()), int(pixels.max())
     span = high - low if high > low else 255
-    light = 2 * int(np.count_nonzero(pixels > 127)) > pixels.size  # dark ink on paper
+    light = mostly_light(pixels)  # dark ink on paper
     ink = pixels < high - INK_LEVEL * span if light else pixels > low + INK_LEVEL * span
     height, width = ink.shape
     strip = max(1, round(0.04 * min(height, width)))

@@ -325,19 +325,20 @@ class Recognizer:
         (cropped to its ink), or with `--locate on` the main string the locator found (a
         blank when it found none, which reads as "" at confidence 0)."""
         pil = as_pil(image, name)
-        if self.locate == "on":
-            return self._locate_main(pil, name)
-        tensor, read = preprocess_with_box(pil, self.preprocess, name)
-        return tensor, Placement(read, read)
+        return self._locate_main(pil, name) if self.locate == "on" else self._whole(pil, name)
 
     def prepare_every_string(self, image: ImageInput, name: str = "image") -> list[tuple[Tensor, Placement]]:
         """Each string the locator finds, prepared, in reading order (none: an empty list).
         With locating off, the whole image is one string."""
         pil = as_pil(image, name)
         if self.locator is None or self.locate == "off":
-            tensor, read = preprocess_with_box(pil, self.preprocess, name)
-            return [(tensor, Placement(read, read))]
+            return [self._whole(pil, name)]
         return [self._cut_out(pil, region.box, name) for region in self.locator.locate([pil], [name])[0]]
+
+    def _whole(self, image: Image.Image, name: str) -> tuple[Tensor, Placement]:
+        """The whole image, cropped to its ink, prepared; its box is that ink."""
+        tensor, read = preprocess_with_box(image, self.preprocess, name)
+        return tensor, Placement(read, read)
 
     def _locate_main(self, image: Image.Image, name: str) -> tuple[Tensor, Placement]:
         """The main string the locator finds, prepared; a blank when it finds none."""

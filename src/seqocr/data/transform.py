@@ -47,7 +47,7 @@ def preprocess_with_box(
         image = image.resize((max(1, round(w * 2 * config.height / h)), 2 * config.height), Image.Resampling.BOX)
         scale = h / (2 * config.height)
     pixels = np.asarray(image)  # (H, W) or (H, W, 3) uint8
-    levels = Levels.of(pixels, invert=config.polarity == "auto" and _mostly_light(pixels))
+    levels = Levels.of(pixels, invert=config.polarity == "auto" and mostly_light(pixels))
     top, bottom, left, right = 0, image.height, 0, image.width
     if config.crop:
         gray = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
@@ -69,7 +69,7 @@ def preprocess_with_box(
     return _to_tensor(resized), box
 
 
-def _mostly_light(pixels: np.ndarray) -> bool:
+def mostly_light(pixels: np.ndarray) -> bool:
     """Whether the median pixel is light (dark ink on paper), without sorting."""
     return 2 * int(np.count_nonzero(pixels > 127)) > pixels.size
 
