@@ -10,13 +10,15 @@ from PIL import Image
 
 from seqocr.charset import Charset
 from seqocr.checkpoint import Checkpoint
-from seqocr.cli import main
+from seqocr.cli import build_parser, main
+from seqocr.cli.train import train_config_from
 from seqocr.config import DataConfig, PreprocessConfig
 from seqocr.data.augment import augment_image
 from seqocr.data.datasets import EncodedDataset, FolderSource, WidthBucketedBatches
 from seqocr.data.folder import split_folder
 from seqocr.loading import load
-from seqocr.train.init import load_initial_weights
+from seqocr.models import build_model
+from seqocr.train.init import load_initial_weights, with_init_geometry
 
 QUICK = ["--epochs", "1", "--max-minutes", "0", "--workers", "0", "--no-progress", "--batch-size", "16"]
 
@@ -80,6 +82,23 @@ def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
     assert torch.equal(model.head.weight[charset.encode("a")[0]], fresh_row)
     assert torch.equal(model.backbone.body[0][0].weight, init.weights["backbone.body.0.0.weight"])
     assert "4 of 7 characters kept" in message
+
+
+def test_a_new_sequence_model_over_an_initial_model_keeps_only_its_backbone(digits_model):
+    args = build_parser().parse_args(["train", "--init", "digits", "--sequence", "lstm", "--hidden", "24"])
+    init = Checkpoint.load(digits_model.info["path"])
+    config = with_init_geometry(train_config_from(args), init)
+    assert config.train.init_backbone and config.model.sequence == "lstm" and config.model.hidden == 24
+    assert config.model.stages == init.model.stages and config.preprocess == init.preprocess
+    model = build_model(config.model, config.preprocess, digits_model.charset.num_classes)
+    fresh_head = model.head.weight.clone()
+    message = load_initial_weights(model, init, digits_model.charset, backbone=True)
+    for name, tensor in model.backbone.state_dict().items():
+        assert torch.equal(tensor, init.weights[f"backbone.{name}"])
+    assert torch.equal(model.head.weight, fresh_head)
+    assert "backbone" in message and "start fresh" in message
+    plain = build_parser().parse_args(["train", "--init", "digits"])
+    assert not train_config_from(plain).train.init_backbone  # the whole model, as before
 
 
 def test_init_from_the_bundled_digits_model_trains_on_a_new_charset(tmp_path, captcha_folder, capsys):

@@ -1,17 +1,22 @@
 """Synthesis beyond the default style: touching digits, marks, paper, pen, capture; the test suites."""
 
+import ast
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from seqocr.config import SynthConfig
-from seqocr.data.effects import EFFECTS, probabilities
+from seqocr.data import writers_suite as writers_module
+from seqocr.data.conventions import CONVENTIONS as CONVENTION_OF
+from seqocr.data.effects import CONVENTIONS, EFFECTS, probabilities
 from seqocr.data.synth import DigitStringSynth
 from seqocr.data.usps import load_usps
+from seqocr.data.writers_suite import writers_suite
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.analysis import error_kinds
 from seqocr.evaluate.suites import TEST_SEED, suite
@@ -37,6 +42,9 @@ def test_the_older_styles_render_exactly_as_before_so_their_benchmarks_stay_comp
     expected = {
         "default": "477c65be19910093a9c49e5e3ab1a15cb064142006ae6cafb3e585319b689a0d",
         "notebook": "d682a2f80ea6c43508ec3c64ca6be4e667681d546647d44f05ce275347363e46",
+        # and before the writers' conventions existed
+        "touching": "a0ae9c967ffcf011ae31eb48574322f7dcae76e9cdbf5114d6af56b350679ad7",
+        "document": "6423d819fe52c47f668a317e23be619971dae190be127ad5d0ff76378212ca77",
     }
     for style, value in expected.items():
         synth = DigitStringSynth(SynthConfig(split="test", seed=TEST_SEED, style=style), digits=test_digits)
@@ -89,7 +97,7 @@ def test_marks_are_drawn_but_left_out_of_the_label_unless_the_charset_holds_them
     assert sum("/" in label for label in labels) > 5  # "/-" is one of five endings
 
 
-@pytest.mark.parametrize("effect", [e for e in EFFECTS if e != "usps"])
+@pytest.mark.parametrize("effect", [e for e in EFFECTS if e != "usps" and e not in CONVENTIONS])
 def test_each_effect_alone_changes_the_picture_and_keeps_the_text(effect, test_digits):
     base = DigitStringSynth(SynthConfig(split="test", seed=1, style="touching", effects=NO_EFFECTS), digits=test_digits)
     changed = DigitStringSynth(
@@ -102,6 +110,39 @@ def test_each_effect_alone_changes_the_picture_and_keeps_the_text(effect, test_d
         assert b.dtype == np.uint8 and b.ndim == 2 and min(b.shape) >= 8
         differs += a.shape != b.shape or not np.array_equal(a, b)
     assert differs >= 3
+
+
+@pytest.mark.parametrize("digit", sorted(CONVENTION_OF))
+def test_a_writers_convention_redraws_its_own_digit_and_leaves_other_strings_alone(digit, test_digits):
+    def synth(p):
+        config = SynthConfig(split="test", seed=3, style="touching", effects=only(**{CONVENTION_OF[digit][0]: p}))
+        return DigitStringSynth(config, digits=test_digits)
+
+    plain, written = synth(0.0), synth(1.0)
+    changed = kept = 0
+    for i in range(40):
+        (a, text), (b, same_text) = plain.sample(i), written.sample(i)
+        assert text == same_text
+        differs = a.shape != b.shape or not np.array_equal(a, b)
+        if digit in text:
+            changed += differs
+        else:
+            kept += not differs
+            assert not differs  # no random draw where the digit is absent: the string is as it was
+    assert changed >= 5 and kept >= 5
+
+
+def test_the_writers_suite_is_drawn_apart_from_training_and_is_mostly_conventions(test_digits):
+    first = writers_suite(test_digits, 60)
+    again = writers_suite(test_digits, 60)
+    for (a, text), (b, same) in zip(first, again, strict=True):
+        assert text == same and np.array_equal(a, b)
+        assert text.isdigit() and 4 <= len(text) <= 8 and np.median(a) > 150  # dark ink on light paper
+    digits = "".join(text for _, text in first)
+    assert sum(digits.count(d) for d in "01479") > 0.6 * len(digits)
+    tree = ast.parse(Path(writers_module.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert imported <= {"__future__", "seqocr.data.mnist"}  # MNIST's test digits and nothing of the generator
 
 
 def test_unknown_effects_and_probabilities_outside_0_1_are_refused(test_digits):

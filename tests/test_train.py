@@ -61,6 +61,21 @@ def test_resume_continues_from_the_last_epoch(run, tmp_path):
     assert [r["epoch"] for r in rows] == [1, 2, 3]
 
 
+def test_a_paused_run_stops_at_an_epochs_end_and_resuming_goes_on_with_the_same_schedule(run, tmp_path):
+    run = Path(shutil.copytree(run, tmp_path / "copy"))
+    saved = json.loads((run / "config.json").read_text())
+    saved["train"]["epochs"] = 4
+    (run / "config.json").write_text(json.dumps(saved))
+    config = tiny_config(run, epochs=4)
+    train(config, resume=True, progress=False, pause_after=1e-6)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3]  # one epoch, then the pause
+    train(config, resume=True, progress=False)
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4]
+    assert rows[3]["lr"] < rows[2]["lr"]  # the same one-cycle, annealing on
+
+
 def test_an_existing_run_is_never_overwritten(run):
     before = (run / "metrics.jsonl").read_text()
     with pytest.raises(SeqocrError, match="already holds a run"):

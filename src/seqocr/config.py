@@ -125,6 +125,8 @@ class TrainConfig:
     workers: int = 1  # processes drawing synthetic samples while the model trains
     max_minutes: float = 18.0  # time budget; the LR schedule spans it (0: steps only)
     init: str = ""  # start from this model's weights (a bundled name, checkpoint or run folder)
+    # with `init`: take only its backbone; the sequence model asked for and the head start fresh
+    init_backbone: bool = False
     ema: float = 0.0  # decay of an exponential moving average of the weights, validated and kept (0: off)
     device: str = "auto"  # "auto" (a CUDA GPU when present, else the CPU) | "cpu" | "cuda[:N]" | "mps"
     precision: str = "auto"  # "auto" (bf16 or 16 on a GPU, 32 elsewhere) | "32" | "bf16" | "16"

@@ -21,6 +21,7 @@ from seqocr.cli.options import (
     workers_or_auto,
 )
 from seqocr.config import RunConfig
+from seqocr.errors import SeqocrError
 from seqocr.train.presets import PRESETS
 
 # On a GPU the default batch is this many times the recipe's, and the learning rate
@@ -40,7 +41,11 @@ def add_commands(commands: Any) -> None:
         help="share of --data held out for validation (default: 0.2 of 1,000 images or more, none of fewer)",
     )
     train.add_argument("--charset", help="the characters to read (default: those found in the labels)")
-    train.add_argument("--init", help="start from this model: a bundled name, checkpoint or run folder")
+    train.add_argument(
+        "--init",
+        help="start from this model: a bundled name, checkpoint or run folder (with --sequence or --hidden: its "
+        "backbone)",
+    )
     train.add_argument(
         "--ema", type=fraction, help="keep a moving average of the weights with this decay, e.g. 0.999 (default off)"
     )
@@ -55,6 +60,14 @@ def add_commands(commands: Any) -> None:
     )
     train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
+    train.add_argument(
+        "--pause-after",
+        type=non_negative_float,
+        default=0.0,
+        metavar="MINUTES",
+        help="end this call at the first epoch's end past MINUTES, the run's schedule unchanged; continue "
+        "with --resume",
+    )
     train.add_argument("--epochs", type=count)
     train.add_argument(
         "--batch-size", type=count, help=f"per process (default: the recipe's; x{GPU_BATCH_SCALE} on a GPU)"
@@ -103,8 +116,12 @@ def run_training(args: argparse.Namespace) -> int:
     config = train_config_from(args)
     command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
     arch = RunFolder(config.train.out).read_config().model.arch if args.resume else config.model.arch
-    fit = train_locator if arch == "locator" else train  # a resumed run is the run it was
-    best = fit(config, resume=args.resume, progress=not args.no_progress, command=command)
+    if arch == "locator":  # a resumed run is the run it was
+        if args.pause_after:
+            raise SeqocrError("--pause-after: the locator trains in one piece (give --max-minutes instead)")
+        best = train_locator(config, resume=args.resume, progress=not args.no_progress, command=command)
+    else:
+        best = train(config, args.resume, not args.no_progress, command, pause_after=args.pause_after)
     if launched_as_main():  # under torchrun, rank 0 speaks for the run
         print(f"best checkpoint: {best}")
     return 0
@@ -133,6 +150,8 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         "threads": args.threads,
         "workers": workers,
         "init": args.init,
+        # a new sequence model over an initial model: only its backbone's weights fit
+        "init_backbone": True if args.init and (args.sequence or args.hidden) else None,
         "ema": args.ema,
         "device": args.device,
         "precision": args.precision,

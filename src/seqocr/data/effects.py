@@ -1,9 +1,9 @@
 """The named effects of synthetic strings beyond the default style, and how likely each is.
 
 Every effect is drawn with its own probability, per string (per gap for `ligature`,
-per digit for `usps`), from a random stream of the sample's own (seed, index): a
-sample stays a pure function of them. `seqocr data synth --gallery OUT.png` draws each
-effect alone; `--effect NAME=P` changes one probability.
+per digit for `usps` and the writers' conventions of data/conventions.py), from a random
+stream of the sample's own (seed, index): a sample stays a pure function of them.
+`seqocr data synth --gallery OUT.png` draws each effect alone; `--effect NAME=P` changes one probability.
 
 | group | effect | what it draws (range) |
 | --- | --- | --- |
@@ -34,10 +34,16 @@ effect alone; `--effect NAME=P` changes one probability.
 | capture | downscale | captured at 14-22 pixels of text height |
 | capture | jpeg | JPEG artefacts at quality 15-60 |
 | glyphs | usps | a digit from USPS envelopes (other writers than MNIST's), training strings only |
+| glyphs | flag_one | a continental 1: a lead-in flag, and a foot half the time (per 1) |
+| glyphs | crossed_seven | a 7 with a bar across its stem (per 7) |
+| glyphs | looped_zero | a 0 closed with a small loop or an overshoot on top (per 0) |
+| glyphs | drawn_four | a 4 drawn open or closed in place of the written one (per 4) |
+| glyphs | straight_nine | a 9 drawn with a straight tail in place of the written one (per 9) |
 
 Three sets of probabilities are named: `touching` (tight spacing, dark ink on light
-paper, nothing else), `document` (every effect, at the rates of a scanned form; the
-test suite of that name) and `mixed` (the training mix of the bundled `digits` model).
+paper, nothing else), `document` (every effect but the glyphs, at the rates of a scanned
+form; the test suite of that name) and `mixed` (the training mix of the bundled `digits`
+model: every effect, a writers' convention in about a third of the digits of its kind).
 """
 
 from __future__ import annotations
@@ -75,6 +81,9 @@ EFFECTS: tuple[str, ...] = (
     "jpeg",
     "usps",
 )
+# drawn per digit by the synthesizer (data/conventions.py), after the line's own effects
+CONVENTIONS: tuple[str, ...] = ("flag_one", "crossed_seven", "looped_zero", "drawn_four", "straight_nine")
+EFFECTS += CONVENTIONS
 
 NONE = dict.fromkeys(EFFECTS, 0.0)
 
@@ -138,6 +147,11 @@ PROBABILITIES: dict[str, dict[str, float]] = {
         "downscale": 0.2,
         "jpeg": 0.2,
         "usps": 0.25,
+        "flag_one": 0.3,
+        "crossed_seven": 0.3,
+        "looped_zero": 0.25,
+        "drawn_four": 0.3,
+        "straight_nine": 0.3,
     },
 }
 

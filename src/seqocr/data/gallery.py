@@ -7,6 +7,7 @@ then the locator's training cells and fields (data/cells.py) with their true box
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from seqocr.config import SynthConfig
 from seqocr.data.cells import Cell, CellSynth
+from seqocr.data.conventions import CONVENTIONS
 from seqocr.data.effects import EFFECTS
 from seqocr.data.mnist import Digits, load_split
 from seqocr.data.synth import STYLES, DigitStringSynth
@@ -42,7 +44,7 @@ def draw_gallery(out: str | Path, seed: int = 0, digits: Digits | None = None) -
         alone = tuple((name, 1.0 if name == effect else 0.0) for name in EFFECTS)
         config = SynthConfig(split="train", seed=seed, min_len=4, max_len=7, style="touching", effects=alone)
         synth = DigitStringSynth(config, digits=digits)
-        rows.append((effect, [synth.sample(i)[0] for i in range(PER_ROW)]))
+        rows.append((effect, _showing(synth, effect)))
     cells = CellSynth(seed)
     for r in range(CELL_ROWS):
         rows.append(("cells (true boxes)", [_boxed(cells.sample(r * PER_ROW + i)) for i in range(PER_ROW)]))
@@ -52,6 +54,14 @@ def draw_gallery(out: str | Path, seed: int = 0, digits: Digits | None = None) -
     except OSError as error:
         raise SeqocrError(f"{out}: cannot write the gallery ({error.strerror or error})") from None
     return out
+
+
+def _showing(synth: DigitStringSynth, effect: str) -> list[np.ndarray]:
+    """The first strings that show `effect`: any string, or one holding the digit a
+    writers' convention changes."""
+    digit = next((char for char, (name, _) in CONVENTIONS.items() if name == effect), None)
+    samples = (synth.sample(i) for i in range(1000))
+    return list(islice((image for image, text in samples if digit is None or digit in text), PER_ROW))
 
 
 def _boxed(cell: Cell) -> np.ndarray:

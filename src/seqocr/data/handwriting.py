@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from seqocr.data.augment import capture, linear_ramp
+from seqocr.data.effects import CONVENTIONS
 
 SEPARATORS = ".,'"
 ENDINGS = ("-", "/-", "=", "--", ".-")
@@ -40,7 +41,9 @@ def render_line(
 ) -> tuple[np.ndarray, str]:
     """The image (H, W) uint8, dark ink on light paper, and its label: `text` with the
     drawn marks that `keep` holds."""
-    on = {name: rng.random() < probability for name, probability in p.items()}
+    # the glyph conventions are drawn per digit before; left out here, the line's random
+    # stream stays what it was before they existed
+    on = {name: rng.random() < probability for name, probability in p.items() if name not in CONVENTIONS}
     size = rng.uniform(20.0, 30.0)  # digit height in pixels before capture
     stroke = max(1, round(size * rng.uniform(0.07, 0.12)))
     items = [Item(c, _scale(g, size * rng.uniform(0.86, 1.12) / 20.0)) for c, g in zip(text, glyphs, strict=True)]

@@ -8,6 +8,8 @@
   never by more than 45% of the narrower digit's ink.
 - document: 1-10 digits with marks, paper, pen and capture effects (synth style).
 - long: 20-25 digits in the default style, twice the training lengths.
+- writers: 4-8 digits in other writers' conventions (continental 1s, crossed 7s,
+  looped 0s, open and closed 4s, straight-tailed 9s), drawn by data/writers_suite.py.
 
 A suite is a pure function of its name, the seed and the count.
 """
@@ -19,6 +21,7 @@ import numpy as np
 from seqocr.config import SynthConfig
 from seqocr.data.mnist import Digits
 from seqocr.data.synth import DigitStringSynth
+from seqocr.data.writers_suite import WRITERS_SEED, writers_suite
 from seqocr.errors import SeqocrError
 
 TEST_SEED = 20_261_121  # fixed: the benchmark sets never change
@@ -28,6 +31,7 @@ SUITES: dict[str, SynthConfig] = {
     "touching_1_10": SynthConfig(split="test", seed=TEST_SEED, min_len=1, max_len=10, style="touching"),
     "document_1_10": SynthConfig(split="test", seed=TEST_SEED, min_len=1, max_len=10, style="document"),
     "long_20_25": SynthConfig(split="test", seed=TEST_SEED, min_len=20, max_len=25),
+    "writers_4_8": SynthConfig(split="test", seed=WRITERS_SEED, min_len=4, max_len=8, style="writers"),
 }
 INK = 40  # MNIST pixels above this are the digit's ink when measuring its edges
 
@@ -39,6 +43,8 @@ def suite(name: str, digits: Digits, count: int) -> list[tuple[np.ndarray, str]]
     config = SUITES[name]
     if config.style == "touching":
         return [touching_string(digits, config, i) for i in range(count)]
+    if config.style == "writers":
+        return writers_suite(digits, count, config.seed)
     return DigitStringSynth(config, digits=digits).samples(count)
 
 

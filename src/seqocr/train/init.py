@@ -3,6 +3,9 @@
 The output layer has one row per class. Rows of characters both charsets share, and
 the blank's (and an attention model's EOS and BOS), are copied; rows of new characters
 start as a fresh layer would. No hand-editing of state dicts, no size-mismatch crash.
+With `init_backbone` (`--init M --sequence lstm`, a new sequence model), only the
+backbone's weights are copied: what it learnt to see is kept, what it learnt to read
+starts again.
 """
 
 from __future__ import annotations
@@ -18,18 +21,28 @@ from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel
 from seqocr.pretrained import resolve_model
 
+BACKBONE = "backbone."  # the state-dict prefix of a CRNN's or attention model's backbone
+
 
 def read_init(name_or_path: str) -> Checkpoint:
     return Checkpoint.load(resolve_model(name_or_path))
 
 
 def with_init_geometry(config: RunConfig, init: Checkpoint) -> RunConfig:
-    """The run's model and preprocessing become the initial model's: its weights fit them."""
-    return replace(config, model=init.model, preprocess=init.preprocess)
+    """The run's model and preprocessing become the initial model's: its weights fit them.
+    With `init_backbone`, the run keeps its own sequence model over the initial backbone."""
+    model = init.model
+    if config.train.init_backbone:
+        asked = config.model
+        model = replace(model, sequence=asked.sequence, hidden=asked.hidden, layers=asked.layers, dropout=asked.dropout)
+    return replace(config, model=model, preprocess=init.preprocess)
 
 
-def load_initial_weights(model: RecognitionModel, init: Checkpoint, charset: Charset) -> str:
-    """Copy `init`'s weights into `model`, mapping class rows by character; says what it kept."""
+def load_initial_weights(model: RecognitionModel, init: Checkpoint, charset: Charset, backbone: bool = False) -> str:
+    """Copy `init`'s weights into `model`, mapping class rows by character (or, with
+    `backbone`, its backbone's weights alone); says what it kept."""
+    if backbone:
+        return _load_backbone(model, init)
     old = init.charset
     weights = dict(init.weights)
     own = model.state_dict()
@@ -49,3 +62,20 @@ def load_initial_weights(model: RecognitionModel, init: Checkpoint, charset: Cha
         model.load_state_dict(weights)
     shared = sum(c in old.chars for c in charset.chars)
     return f"initialised from {len(old.chars)}-character model: {shared} of {len(charset.chars)} characters kept"
+
+
+def _load_backbone(model: RecognitionModel, init: Checkpoint) -> str:
+    own = model.state_dict()
+    kept = {k: v for k, v in init.weights.items() if k.startswith(BACKBONE)}
+    mismatched = [k for k, v in kept.items() if k not in own or own[k].shape != v.shape]
+    if not kept or mismatched:
+        raise SeqocrError(
+            f"initial model's backbone does not fit this architecture (differs in {(mismatched or ['keys'])[0]})"
+        )
+    with torch.no_grad():
+        model.load_state_dict({**own, **kept})
+    fresh = sum(v.numel() for k, v in own.items() if k not in kept)
+    return (
+        f"initialised the backbone from the initial model ({len(kept)} tensors); "
+        f"{fresh:,} weights of the sequence model and head start fresh"
+    )

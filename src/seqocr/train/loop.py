@@ -49,12 +49,16 @@ from seqocr.train.validation import ValidationSet
 WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)  # the run folder cannot grow
 
 
-def train(config: RunConfig, resume: bool = False, progress: bool = True, command: str = "") -> Path:
-    """Train per `config` into its run folder; returns the best checkpoint's path."""
+def train(
+    config: RunConfig, resume: bool = False, progress: bool = True, command: str = "", pause_after: float = 0.0
+) -> Path:
+    """Train per `config` into its run folder; returns the best checkpoint's path.
+    `pause_after` (minutes, 0: never) ends this call at the first epoch's end past it,
+    the schedule unchanged: a long run trains in pieces, each continued with `resume`."""
     threads = torch.get_num_threads()  # the caller's setting comes back afterwards
     processes, device = join_processes(resolve_device(config.train.device))
     try:
-        return _train(config, resume, progress and processes.main, command, device, processes)
+        return _train(config, resume, progress and processes.main, command, device, processes, pause_after)
     except RuntimeError as error:  # under torchrun: another process failed and left the group
         if not processes.several or processes.main:
             raise
@@ -88,9 +92,16 @@ class Run:
 
 
 def _train(
-    config: RunConfig, resume: bool, progress: bool, command: str, device: torch.device, processes: Processes
+    config: RunConfig,
+    resume: bool,
+    progress: bool,
+    command: str,
+    device: torch.device,
+    processes: Processes,
+    pause_after: float,
 ) -> Path:
     say = _speaker(processes)
+    piece_started = time.monotonic()
     run = _prepare(config, resume, device, processes, say)
     config, folder, charset, model, data = run.config, run.folder, run.charset, run.model, run.data
     tc = config.train
@@ -146,6 +157,12 @@ def _train(
             break
         if done >= 1.0:
             say(f"schedule complete after {state.seconds / 60:.1f} min")
+            break
+        if pause_after and processes.max(time.monotonic() - piece_started) >= 60 * pause_after:
+            say(
+                f"paused at epoch {epoch} ({state.seconds / 60:.1f} min in all): "
+                f"continue with --resume --out {folder.root}"
+            )
             break
     if processes.main and folder.best.is_file():
         start_temperature = run.init.temperature if run.init is not None else _init_temperature(config)
@@ -216,7 +233,7 @@ def _prepare(
         folder.write_excluded([(e.where, e.reason) for e in data.excluded])
         say(f"excluded {len(data.excluded)} samples, each with its reason in {folder.excluded_path}")
     if init is not None:
-        say(load_initial_weights(model, init, charset))
+        say(load_initial_weights(model, init, charset, backbone=config.train.init_backbone))
     return Run(config, folder, charset, model, data, init)
 
 
