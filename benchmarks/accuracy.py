@@ -3,7 +3,7 @@
     python benchmarks/accuracy.py [--model digits] [-n 10000] [--name accuracy] [--suite touching_1_10 ...]
                                   [--locate auto|on|off] [--cells 2000] [--compare-off]
 
-Suites (src/seqocr/evaluate/suites.py): the seed notebooks' style (1-5 digits), seqocr's
+Suites (src/seqocr/data/suites.py): the seed notebooks' style (1-5 digits), seqocr's
 default style (1-10), touching and overlapping digits drawn apart from the training
 generator (1-10), documents with marks, paper and capture effects (1-10) and long
 strings (20-25 digits, a tenth of -n), and other writers' conventions (4-8 digits,
@@ -28,10 +28,10 @@ import seqocr
 from common import write_results
 from seqocr.data.cell_suite import cell_suite
 from seqocr.data.mnist import load_split
+from seqocr.data.suites import SUITES, suite
 from seqocr.evaluate.analysis import error_kinds
 from seqocr.evaluate.calibration import expected_calibration_error
 from seqocr.evaluate.metrics import IOU_MATCH, match_boxes, summarize
-from seqocr.evaluate.suites import SUITES, suite
 
 TARGETS = {
     "notebook_1_5": 0.988,

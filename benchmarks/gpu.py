@@ -81,8 +81,8 @@ def train(out: Path, args: argparse.Namespace, precision: str, processes: int) -
 def read(count: int, precision: str, device: str) -> dict[str, Any]:
     """The bundled digits model on the GPU reading `count` default-style test strings."""
     from seqocr.data.mnist import load_split
+    from seqocr.data.suites import suite
     from seqocr.evaluate.metrics import summarize
-    from seqocr.evaluate.suites import suite
     from seqocr.loading import load
 
     recognizer = load("digits", device=device, precision=precision)

@@ -22,7 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import seqocr
 from common import write_results
 from seqocr.charset import DIGITS
-from seqocr.checkpoint import write_atomic
+from seqocr.checkpoint import write_payload
 from seqocr.config import ModelConfig, PreprocessConfig, to_dict
 from seqocr.evaluate.speed import bench_images, measure
 from seqocr.models import build_model
@@ -66,7 +66,7 @@ def main() -> None:
         model = build_model(model_config, preprocess, DIGITS.num_classes).eval()
         path = folder / f"candidate-{index}.pt"
         meta = {"charset": DIGITS.chars, "model": to_dict(model_config), "preprocess": to_dict(preprocess)}
-        write_atomic(path, {**meta, "state_dict": model.state_dict(), "command": "benchmarks/network_size.py"})
+        write_payload(path, {**meta, "state_dict": model.state_dict(), "command": "benchmarks/network_size.py"})
         recognizer = seqocr.load(path, "onnx")
         speed = measure(recognizer, images)
         results[name] = {

@@ -29,23 +29,26 @@ from seqocr.train.distributed import Processes
 from seqocr.train.step import Stepper
 
 
-def synthesis_rate(count: int = 2000, augment: bool = False) -> float:
-    synth = DigitStringSynth(SynthConfig(split="train", augment=augment))
-    started = time.perf_counter()
+def synthesis_rate(count: int = 2000, augment: bool = False, style: str = "default") -> float:
+    """Strings drawn per second in one process, after the digits' crops are cached (as in a run)."""
+    synth = DigitStringSynth(SynthConfig(split="train", augment=augment, style=style))
     for i in range(count):
+        synth.sample(i)
+    started = time.perf_counter()
+    for i in range(count, 2 * count):
         synth.sample(i)
     return count / (time.perf_counter() - started)
 
 
-def training_rate(recognizer: seqocr.Recognizer, batches: int = 20) -> float:
+def training_rate(recognizer: seqocr.Recognizer, batches: int = 20, style: str = "default") -> float:
     """Images/s of the training loop's step (train/step.py: forward, loss, backward, clipping,
-    AdamW) on the CPU at float32, on width-bucketed batches made beforehand."""
+    AdamW) on the CPU at float32, on width-bucketed batches of `style` made beforehand."""
     charset: Charset = recognizer.charset
     config = RunConfig()
     model = build_model(recognizer.model_config, recognizer.preprocess, charset.num_classes)
     model = model.to(memory_format=torch.channels_last).train()
     stepper = Stepper(model, charset, config.train, torch.device("cpu"), "32", Processes(), None)
-    source = SynthSource(DigitStringSynth(SynthConfig(split="train")), 64 * (batches + 2))
+    source = SynthSource(DigitStringSynth(SynthConfig(split="train", style=style)), 64 * (batches + 2))
     data = list(WidthBucketedBatches(EncodedDataset(source, recognizer.preprocess, charset), 64, seed=0))
     started = 0.0
     for i, batch in enumerate(data):
@@ -123,16 +126,22 @@ def main() -> None:
         "inference": inference,
         "targets": {"batch64_images_per_s": 2000, "single_image_p50_ms": 3.0},
         "training_images_per_s": training_rate(seqocr.load(args.model)),
+        "training_mixed_images_per_s": training_rate(seqocr.load(args.model), style="mixed"),
         "synthesis_images_per_s_one_process": synthesis_rate(),
         "synthesis_augmented_images_per_s_one_process": synthesis_rate(augment=True),
+        "synthesis_mixed_images_per_s_one_process": synthesis_rate(augment=True, style="mixed"),
         "locating": {b: locating_rates(args.model, b, args.workers, 2000) for b in ("onnx", "torch")},
     }
     path = write_results("speed", results)
     print(format_bench({"model": args.model, "backends": inference}))
-    print(f"training: {results['training_images_per_s']:.0f} images/s (forward + backward, batch 64)")
+    print(
+        f"training: {results['training_images_per_s']:.0f} images/s (forward + backward, batch 64; "
+        f"{results['training_mixed_images_per_s']:.0f} on mixed strings)"
+    )
     print(
         f"synthesis: {results['synthesis_images_per_s_one_process']:.0f} images/s in one process "
-        f"({results['synthesis_augmented_images_per_s_one_process']:.0f} with glyph augmentation)"
+        f"({results['synthesis_augmented_images_per_s_one_process']:.0f} with glyph augmentation, "
+        f"{results['synthesis_mixed_images_per_s_one_process']:.0f} mixed as the digits model trains on)"
     )
     print_locating(results["locating"])
     print(f"wrote {path}")

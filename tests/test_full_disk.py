@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from seqocr.checkpoint import CheckpointWriteError, read_payload, write_atomic
+from seqocr.checkpoint import CheckpointWriteError, read_payload, write_payload
 from seqocr.errors import SeqocrError
 
 TINY = [
@@ -55,7 +55,7 @@ def test_when_a_later_save_fails_the_last_good_checkpoint_stays_and_resume_conti
 
     out = tmp_path / "run"
     saves = []
-    real_save = checkpoint.write_atomic
+    real_save = checkpoint.write_payload
 
     def fills_up(path, payload):
         saves.append(path.name)
@@ -63,11 +63,11 @@ def test_when_a_later_save_fails_the_last_good_checkpoint_stays_and_resume_conti
             raise CheckpointWriteError(f"{path.parent}: cannot write {path.name} (No space left on device)")
         real_save(path, payload)
 
-    monkeypatch.setattr(checkpoint, "write_atomic", fills_up)
+    monkeypatch.setattr(checkpoint, "write_payload", fills_up)
     with pytest.raises(SeqocrError, match="last good checkpoint is kept: free some space, then continue with --resume"):
         loop.train(loop_config(out), progress=False)
     assert read_payload(out / "last.pt")["state"]["epoch"] == 1
-    monkeypatch.setattr(checkpoint, "write_atomic", real_save)
+    monkeypatch.setattr(checkpoint, "write_payload", real_save)
     assert main(["train", "--resume", "--out", str(out), "--no-progress"]) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
@@ -87,16 +87,16 @@ def loop_config(out):
 
 def test_a_checkpoint_save_that_fails_leaves_the_old_file_and_no_temporary_one(tmp_path):
     path = tmp_path / "best.pt"
-    write_atomic(path, {"weights": list(range(10))})
+    write_payload(path, {"weights": list(range(10))})
 
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
     script = (
-        "import sys, torch\nfrom seqocr.checkpoint import write_atomic\n"
+        "import sys, torch\nfrom seqocr.checkpoint import write_payload\n"
         "from seqocr.errors import SeqocrError\n"
-        f"try: write_atomic({str(path)!r}, {{'weights': torch.zeros(100_000)}})\n"
+        f"try: write_payload({str(path)!r}, {{'weights': torch.zeros(100_000)}})\n"
         "except SeqocrError as e: print(e); sys.exit(1)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=limit)
@@ -113,18 +113,18 @@ def test_a_disk_full_between_best_and_last_in_the_first_epoch_leaves_a_folder_th
     from seqocr.train import loop
 
     out = tmp_path / "run"
-    real_save = checkpoint.write_atomic
+    real_save = checkpoint.write_payload
 
     def fills_up(path, payload):
         if path.name == "last.pt":  # best.pt of epoch 1 was written; last.pt is not
             raise CheckpointWriteError(f"{path.parent}: cannot write {path.name} (No space left on device)")
         real_save(path, payload)
 
-    monkeypatch.setattr(checkpoint, "write_atomic", fills_up)
+    monkeypatch.setattr(checkpoint, "write_payload", fills_up)
     with pytest.raises(SeqocrError, match="no checkpoint was saved yet: free some space, then start again"):
         loop.train(loop_config(out), progress=False)
     assert (out / "best.pt").is_file() and not (out / "last.pt").exists()
-    monkeypatch.setattr(checkpoint, "write_atomic", real_save)
+    monkeypatch.setattr(checkpoint, "write_payload", real_save)
     assert main([*TINY, "--epochs", "1", "--out", str(out)]) == 0  # as the message advises
     assert read_payload(out / "last.pt")["state"]["epoch"] == 1
 
@@ -146,5 +146,5 @@ def test_the_free_space_reported_does_not_count_the_half_written_file(tmp_path, 
     monkeypatch.setattr(shutil, "disk_usage", usage)
     monkeypatch.setattr(os, "fsync", lambda fd: full(fd, b""))
     with pytest.raises(CheckpointWriteError, match="No space left on device"):
-        write_atomic(tmp_path / "best.pt", {"weights": list(range(10))})
+        write_payload(tmp_path / "best.pt", {"weights": list(range(10))})
     assert seen == [[]]  # measured after the temporary file was removed

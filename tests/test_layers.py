@@ -27,7 +27,11 @@ INFERENCE = ("seqocr.checkpoint", "seqocr.recognizer", "seqocr.loading", "seqocr
              "seqocr.export", "seqocr.pool", "seqocr.stream", "seqocr.serve")  # fmt: skip
 FORBIDDEN = {
     "seqocr.data": HIGHER,  # data never imports models, nor anything that reads or trains
-    **{name: ("seqocr.train", "seqocr.cli") for name in INFERENCE},  # reading never imports training
+    # reading never imports training or evaluation
+    **{name: ("seqocr.train", "seqocr.cli", "seqocr.evaluate") for name in INFERENCE},
+    "seqocr.run_folder": ("seqocr.train", "seqocr.cli", "seqocr.evaluate", "seqocr.serve"),
+    # evaluation reads and measures; it never trains, serves or parses a command line
+    "seqocr.evaluate": ("seqocr.train", "seqocr.cli", "seqocr.serve"),
     "seqocr.train": ("seqocr.cli", "seqocr.serve"),
 }
 

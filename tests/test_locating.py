@@ -13,9 +13,9 @@ from seqocr.checkpoint import Checkpoint
 from seqocr.cli import main
 from seqocr.data.cell_suite import cell_suite
 from seqocr.data.cells import CellSynth
+from seqocr.data.suites import suite
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.metrics import iou, match_boxes
-from seqocr.evaluate.suites import suite
 from seqocr.locating import MAX_PIXELS, StringLocator, looks_tight, reading_order, regions_of, working_image
 from seqocr.models.locator import LOCATOR_CONFIG, STRIDE, Locator
 

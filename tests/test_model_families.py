@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from seqocr.charset import DIGITS
-from seqocr.checkpoint import write_atomic
+from seqocr.checkpoint import write_payload
 from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig, SynthConfig, to_dict
 from seqocr.data.datasets import DigitSource, EncodedDataset, SynthSource, collate
 from seqocr.data.synth import DigitStringSynth
@@ -85,7 +85,7 @@ def test_save_and_load_give_identical_predictions(arch, test_digits, tmp_path):
     config, pre = geometry(arch)
     model = build_model(config, pre, DIGITS.num_classes).eval()
     path = tmp_path / f"{arch}.pt"
-    write_atomic(
+    write_payload(
         path,
         {
             "charset": DIGITS.chars,

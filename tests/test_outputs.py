@@ -66,7 +66,7 @@ def test_answers_past_a_file_size_limit_are_one_line_not_a_kill(synth_folder, tm
 
 
 def test_a_float_image_a_little_outside_0_1_reads_as_the_clipped_one(digits_model, test_digits):
-    from seqocr.evaluate.suites import suite
+    from seqocr.data.suites import suite
 
     image, text = suite("touching_1_10", test_digits, 1)[0]
     binary = (np.asarray(image, np.float32) > 128).astype(np.float32)

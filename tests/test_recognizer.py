@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 import seqocr
-from seqocr.checkpoint import read_payload, write_atomic
+from seqocr.checkpoint import read_payload, write_payload
 from seqocr.cli import main
 from seqocr.config import SynthConfig
 from seqocr.data.folder import read_folder
@@ -106,7 +106,7 @@ def test_cli_eval_reports_accuracy_cer_and_lengths(synth_folder, tmp_path, capsy
 def test_checkpoints_load_safely_and_round_trip(digits_model, tmp_path, synth_folder):
     source = read_payload(digits_model.info["path"])
     copy = tmp_path / "copy.pt"
-    write_atomic(copy, {k: v for k, v in source.items() if k not in ("format", "version")})
+    write_payload(copy, {k: v for k, v in source.items() if k not in ("format", "version")})
     torch.load(copy, weights_only=True)  # plain tensors and values only: no pickled objects
     paths = [p for p, _ in read_folder(synth_folder).samples]
     assert [r.text for r in seqocr.load(copy).predict(paths)] == [r.text for r in digits_model.predict(paths)]
@@ -116,7 +116,7 @@ def test_a_checkpoint_for_another_geometry_is_refused(digits_model, tmp_path):
     data = read_payload(digits_model.info["path"])
     data["model"] = dict(data["model"], hidden=data["model"]["hidden"] + 8)
     broken = tmp_path / "broken.pt"
-    write_atomic(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
+    write_payload(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
     with pytest.raises(SeqocrError, match="weights do not match the architecture"):
         seqocr.load(broken)
 
@@ -142,7 +142,7 @@ def test_a_checkpoint_with_an_unknown_setting_is_refused(digits_model, tmp_path)
     data = read_payload(digits_model.info["path"])
     data["preprocess"] = dict(data["preprocess"], sharpen=True)
     odd = tmp_path / "odd.pt"
-    write_atomic(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
+    write_payload(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
     with pytest.raises(SeqocrError, match="configuration unreadable .*sharpen"):
         seqocr.load(odd)
 
@@ -160,7 +160,7 @@ def test_an_older_checkpoint_loads_as_it_behaved_and_a_newer_one_is_refused(digi
     data = read_payload(digits_model.info["path"])
     older = tmp_path / "older.pt"  # before temperatures, commands and versions were recorded
     kept = ("charset", "model", "preprocess", "state_dict")
-    write_atomic(older, {k: v for k, v in data.items() if k in kept})
+    write_payload(older, {k: v for k, v in data.items() if k in kept})
     record = Checkpoint.load(older)
     assert (record.temperature, record.command, record.metrics, record.seqocr) == (1.0, "", {}, "unknown")
     image = sorted(synth_folder.glob("*.png"))[0]
@@ -170,6 +170,6 @@ def test_an_older_checkpoint_loads_as_it_behaved_and_a_newer_one_is_refused(digi
     with pytest.raises(SeqocrError, match=f"checkpoint version {VERSION + 1} is newer than this seqocr reads"):
         seqocr.load(newer)
     lacking = tmp_path / "lacking.pt"
-    write_atomic(lacking, {k: v for k, v in data.items() if k != "state_dict"})
+    write_payload(lacking, {k: v for k, v in data.items() if k != "state_dict"})
     with pytest.raises(SeqocrError, match="checkpoint lacks state_dict"):
         seqocr.load(lacking)

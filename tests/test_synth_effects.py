@@ -14,12 +14,12 @@ from seqocr.config import SynthConfig
 from seqocr.data import writers_suite as writers_module
 from seqocr.data.conventions import CONVENTIONS as CONVENTION_OF
 from seqocr.data.effects import CONVENTIONS, EFFECTS, probabilities
+from seqocr.data.suites import TEST_SEED, suite
 from seqocr.data.synth import DigitStringSynth
 from seqocr.data.usps import load_usps
 from seqocr.data.writers_suite import writers_suite
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.analysis import error_kinds
-from seqocr.evaluate.suites import TEST_SEED, suite
 
 NO_EFFECTS = tuple((name, 0.0) for name in EFFECTS)
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import pickle
 import shutil
-import tempfile
 import warnings
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -31,6 +29,7 @@ from torch import Tensor
 from seqocr.charset import Charset
 from seqocr.config import ModelConfig, PreprocessConfig, from_dict, to_dict
 from seqocr.errors import SeqocrError
+from seqocr.files import write_atomic
 from seqocr.models import RecognitionModel, build_model
 from seqocr.version import __version__
 
@@ -81,7 +80,7 @@ class Checkpoint:
         return replace(self, temperature=temperature, calibration=calibration)
 
     def save(self, path: str | Path) -> None:
-        payload: dict[str, Any] = {  # write_atomic adds the format and version
+        payload: dict[str, Any] = {  # write_payload adds the format and version
             "charset": self.charset.chars,
             "model": to_dict(self.model),
             "preprocess": to_dict(self.preprocess),
@@ -94,7 +93,7 @@ class Checkpoint:
             **({"calibration": self.calibration} if self.calibration is not None else {}),
             **self.resume,
         }
-        write_atomic(path, payload)
+        write_payload(path, payload)
 
     @classmethod
     def load(cls, path: str | Path) -> Checkpoint:
@@ -197,36 +196,22 @@ def read_payload(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def write_atomic(path: str | Path, payload: dict[str, Any]) -> None:
+def write_payload(path: str | Path, payload: dict[str, Any]) -> None:
     """Write atomically: serialised in memory, written to a temporary file, renamed. A disk
     that fills up leaves the previous file as it was and no temporary file behind."""
     path = Path(path)
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "version": VERSION, **payload}, buffer)
-    data = buffer.getbuffer()
-    tmp = None
+    data = buffer.getvalue()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is meant to be shared
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as error:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)  # first: the free space reported must not count the half-written file
-            tmp = None
+        write_atomic(path, data)
+    except OSError as error:  # the half-written file is gone: the free space reported is true
         free = shutil.disk_usage(path.parent).free if path.parent.is_dir() else 0
         raise CheckpointWriteError(
             f"{path.parent}: cannot write {path.name} ({error.strerror or error}; it needs "
             f"{len(data) / 1e6:.1f} MB, {free / 1e6:.1f} MB free)"
         ) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def cpu_state(state: Any) -> Any:

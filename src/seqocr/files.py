@@ -1,36 +1,55 @@
-"""Writing the files a user names: whole or not at all, and any failure one line naming
-the path and the reason (a full disk, a file-size limit, a path under a file)."""
+"""Writing files whole or not at all, and the files a user names with any failure one line
+naming the path and the reason (a full disk, a file-size limit, a path under a file).
+
+Every file seqocr writes (checkpoints, run folders, exports, labels, downloads, reports)
+goes through `atomic_path`: a temporary file beside the target, renamed over it only
+once complete, so a crash or a full disk leaves the previous file (or none), never a
+truncated one that looks whole, and no temporary file behind.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from seqocr.errors import SeqocrError
 
 
-def write_whole(path: str | Path, data: bytes | str, what: str) -> None:
-    """Write `data` to `path` through a temporary file renamed over it, so a failure leaves
-    the previous file (or none), never a truncated one that looks whole."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write; renamed over `path` when the block ends
+    without an error, removed otherwise (before the error goes on)."""
     path = Path(path)
-    payload = data.encode() if isinstance(data, str) else data
-    tmp = None
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(handle)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; what seqocr writes is meant to be shared
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write `data` to `path` whole or not at all (OSError on failure)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def write_whole(path: str | Path, data: bytes | str, what: str) -> None:
+    """`write_atomic` for a file the user named: its folder made, a failure one line."""
+    path = Path(path)
     try:
         output_folder(path.parent, what)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(handle, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-        tmp = None
+        write_atomic(path, data)
     except OSError as error:
         raise SeqocrError(f"{path}: cannot write {what} ({reason(error)})") from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def output_folder(path: str | Path, what: str) -> Path:

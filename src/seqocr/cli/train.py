@@ -108,10 +108,10 @@ def add_commands(commands: Any) -> None:
 
 
 def run_training(args: argparse.Namespace) -> int:
+    from seqocr.run_folder import RunFolder
     from seqocr.train.distributed import launched_as_main
     from seqocr.train.locator_loop import train_locator
     from seqocr.train.loop import train
-    from seqocr.train.run_folder import RunFolder
 
     config = train_config_from(args)
     command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)

@@ -305,8 +305,9 @@ def _ink(image: Image.Image) -> np.ndarray:
 def ink_crop(glyph: np.ndarray, threshold: int) -> np.ndarray:
     """`glyph` (light on black) cropped to the rows and columns holding a pixel above
     `threshold`; an empty glyph is kept whole, so that it stays drawable."""
-    rows = np.flatnonzero(glyph.max(axis=1) > threshold)
-    cols = np.flatnonzero(glyph.max(axis=0) > threshold)
+    ink = glyph > threshold
+    rows = np.flatnonzero(ink.any(axis=1))
     if len(rows) == 0:
         return glyph
+    cols = np.flatnonzero(ink.any(axis=0))
     return glyph[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]

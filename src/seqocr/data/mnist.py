@@ -12,8 +12,6 @@ import contextlib
 import gzip
 import hashlib
 import os
-import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from seqocr.errors import SeqocrError
+from seqocr.files import write_atomic
 from seqocr.paths import cache_dir
 
 FILES = {
@@ -117,9 +116,7 @@ def fetch(target: Path) -> None:
                     payload = response.read()
                 if hashlib.sha256(gzip.decompress(payload)).hexdigest() != sha256:
                     raise OSError(f"{name}.gz from {mirror} failed its checksum")
-                with tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp:
-                    tmp.write(payload)
-                shutil.move(tmp.name, target / f"{name}.gz")
+                write_atomic(target / f"{name}.gz", payload)
                 break
             except (OSError, EOFError) as error:
                 last_error = error if isinstance(error, OSError) else OSError(str(error))

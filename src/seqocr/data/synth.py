@@ -36,6 +36,8 @@ MIXED_DEFAULT, MIXED_NOTEBOOK = 0.25, 0.10  # shares of the mixed style drawn in
 EFFECT_STREAM = 1  # the effects draw from their own stream: older styles render as they always did
 INK_THRESHOLD = 24  # MNIST pixels above this count as ink when cropping a digit
 MESH_CELLS = 2  # the elastic warp moves the vertices of a 2x2 mesh over each digit
+MESH_STEPS = np.arange(MESH_CELLS + 1) / MESH_CELLS
+MESH_ORDER = [(r, c) for r in range(MESH_CELLS) for c in range(MESH_CELLS)]
 DISTORT_PROBABILITY = 0.8  # some digits stay as written: the test digits are not distorted
 
 
@@ -155,16 +157,16 @@ def distort(glyph: Image.Image, rng: np.random.Generator) -> Image.Image:
     scale_x, scale_y = rng.uniform(0.8, 1.15), rng.uniform(0.9, 1.1)
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     to_source = rotation @ np.array([[1.0, shear], [0.0, 1.0]]) @ np.diag([1 / scale_x, 1 / scale_y])
-    steps = np.arange(MESH_CELLS + 1) / MESH_CELLS
-    xs, ys = steps * out_w, steps * out_h
-    grid = np.stack(np.meshgrid(xs, ys), axis=-1)  # (rows, cols, 2) output vertices
+    xs, ys = MESH_STEPS * out_w, MESH_STEPS * out_h
+    grid = np.empty((MESH_CELLS + 1, MESH_CELLS + 1, 2))  # (rows, cols, 2) output vertices
+    grid[..., 0], grid[..., 1] = xs, ys[:, None]
     source = (grid - [out_w / 2, out_h / 2]) @ to_source.T + [w / 2, h / 2]
     source += rng.normal(0.0, 0.035 * max(w, h), size=source.shape)  # the elastic part
     # PIL wants, per output cell, its box and the source quad (upper-left, lower-left,
     # lower-right, upper-right corners)
     quads = np.concatenate([source[:-1, :-1], source[1:, :-1], source[1:, 1:], source[:-1, 1:]], axis=-1)
-    cells = [(r, c) for r in range(MESH_CELLS) for c in range(MESH_CELLS)]
-    boxes = [(int(xs[c]), int(ys[r]), int(xs[c + 1]), int(ys[r + 1])) for r, c in cells]
+    cols, rows = xs.astype(int).tolist(), ys.astype(int).tolist()
+    boxes = [(cols[c], rows[r], cols[c + 1], rows[r + 1]) for r, c in MESH_ORDER]
     mesh = list(zip(boxes, map(tuple, quads.reshape(-1, 8).tolist()), strict=True))
     warped = glyph.transform((out_w, out_h), Image.Transform.MESH, mesh, Image.Resampling.BILINEAR)
     return Image.fromarray(ink_crop(np.asarray(warped), INK_THRESHOLD))

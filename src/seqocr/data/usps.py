@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 
 from seqocr.data.mnist import Digits, dataset_dirs
 from seqocr.errors import SeqocrError
+from seqocr.files import write_atomic
 from seqocr.paths import cache_dir
 
 FILES = {
@@ -59,7 +58,5 @@ def _find(name: str, sha256: str) -> Path:
     if hashlib.sha256(payload).hexdigest() != sha256:
         raise SeqocrError(f"{URL + name}: failed its checksum; not the USPS file")
     target.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target, delete=False) as tmp:
-        tmp.write(payload)
-    os.replace(tmp.name, target / name)
+    write_atomic(target / name, payload)
     return target / name

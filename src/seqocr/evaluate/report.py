@@ -18,7 +18,12 @@ from typing import Any
 import numpy as np
 from matplotlib.patches import Rectangle
 
+from seqocr.charset import DIGITS
+from seqocr.data.cell_suite import cell_suite
 from seqocr.data.images import ImageInput, as_pil
+from seqocr.data.mnist import load_split
+from seqocr.data.suites import folder_or_suites
+from seqocr.errors import SeqocrError
 from seqocr.evaluate.analysis import MISSING, analyse, insights
 from seqocr.evaluate.calibration import expected_calibration_error, reliability
 from seqocr.evaluate.curves import curves_png
@@ -26,7 +31,7 @@ from seqocr.evaluate.metrics import summarize
 from seqocr.files import output_folder, write_whole
 from seqocr.machine import describe_machine
 from seqocr.recognizer import Recognizer, image_name
-from seqocr.train.run_folder import RunFolder
+from seqocr.run_folder import RunFolder
 
 FAILURES_SHOWN = 12
 LOCATED_SHOWN = 9
@@ -37,34 +42,26 @@ CELLS = 200  # images of the cells suite (data/cell_suite.py) when the model loc
 
 def report_data(recognizer: Recognizer, data: Path | None) -> tuple[list[ImageInput], list[str], str, list[str] | None]:
     """(images, truths, description, each image's test suite or None): a labelled folder,
-    else the first strings of each MNIST-test suite (evaluate/suites.py; single MNIST test
+    else the first strings of each MNIST-test suite (data/suites.py; single MNIST test
     digits for a classifier)."""
     if data is not None:
-        from seqocr.data.folder import read_folder
-
-        samples = read_folder(data).samples
-        paths: list[ImageInput] = [p for p, _ in samples]
-        return paths, [t for _, t in samples], f"labelled folder {data}", None
-    if not set(recognizer.charset.chars) <= set("0123456789"):
-        from seqocr.errors import SeqocrError
-
+        folder = folder_or_suites(data, (), 0)
+        return folder.images, folder.texts, folder.description, None
+    if not set(recognizer.charset.chars) <= set(DIGITS.chars):
         raise SeqocrError("this model does not read digits: give --data DIR (a labelled folder) to report on")
-    from seqocr.data.mnist import load_split
-    from seqocr.evaluate.suites import suite
-
-    digits = load_split("test")
     if recognizer.family == "classifier":
+        digits = load_split("test")
         single: list[ImageInput] = list(digits.images)
         return single, [str(int(label)) for label in digits.labels], "the 10,000 MNIST test digits", None
-    strings = [(s, name) for name in REPORT_SUITES for s in suite(name, digits, SUITE_STRINGS)]
-    description = f"the first {SUITE_STRINGS} strings of each MNIST-test suite: {', '.join(REPORT_SUITES)}"
+    strings = folder_or_suites(None, REPORT_SUITES, SUITE_STRINGS)
+    images, texts, sources = strings.images, strings.texts, strings.sources
+    description = strings.description
     if recognizer.locate != "off":  # the number where it stands: cells, fields, photos
-        from seqocr.data.cell_suite import cell_suite
-
-        strings += [((image, text), "cells") for image, text, _ in cell_suite(digits, CELLS)]
+        cells = cell_suite(load_split("test"), CELLS)
+        images, texts = images + [image for image, _, _ in cells], texts + [text for _, text, _ in cells]
+        sources = sources + ["cells"] * len(cells)
         description += f", and {CELLS} of the cells suite"
-    arrays: list[ImageInput] = [image for (image, _), _ in strings]
-    return arrays, [text for (_, text), _ in strings], description, [name for _, name in strings]
+    return images, texts, description, sources
 
 
 def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, out: Path) -> dict[str, Any]:

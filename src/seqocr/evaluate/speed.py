@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from seqocr.data.images import ImageInput
+from seqocr.data.suites import folder_or_suites
 from seqocr.loading import load
 from seqocr.recognizer import Recognizer
 
@@ -23,15 +24,8 @@ LATENCY_IMAGES = 1000  # single-image timings: enough that a slow minute on a sh
 
 def bench_images(data: Path | None, count: int) -> list[ImageInput]:
     """A labelled folder's images, or default-style 1-10 digit strings of MNIST test digits."""
-    if data is not None:
-        from seqocr.data.folder import read_folder
-
-        paths: list[ImageInput] = [path for path, _ in read_folder(data).samples]
-        return (paths * (count // max(len(paths), 1) + 1))[:count]
-    from seqocr.data.mnist import load_split
-    from seqocr.evaluate.suites import suite
-
-    return [image for image, _ in suite("default_1_10", load_split("test"), count)]
+    images = folder_or_suites(data, ["default_1_10"], count).images
+    return (images * (count // max(len(images), 1) + 1))[:count]
 
 
 def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from torch import Tensor
 
+from seqocr.charset import DIGITS
+from seqocr.data.suites import folder_or_suites
 from seqocr.errors import SeqocrError
 from seqocr.export.onnx import random_check_images
 from seqocr.recognizer import Recognizer
@@ -21,18 +23,12 @@ def check_images(recognizer: Recognizer) -> list[Tensor]:
 def real_check_images(recognizer: Recognizer, folder: Path | None = None) -> list[Tensor]:
     """`folder`'s images, or MNIST test digit strings for a digit model when MNIST is at
     hand; none otherwise."""
-    if folder is not None:
-        from seqocr.data.folder import read_folder
-
-        paths = [path for path, _ in read_folder(folder).samples[:REAL_CHECK_IMAGES]]
-        return [recognizer.prepare(path, str(path)) for path in paths]
-    if not set(recognizer.charset.chars) <= set("0123456789"):
+    if folder is None and not set(recognizer.charset.chars) <= set(DIGITS.chars):
         return []
-    from seqocr.data.mnist import load_split
-    from seqocr.evaluate.suites import suite
-
     try:
-        digits = load_split("test")
-    except SeqocrError:  # offline with no MNIST copy: the random images still check
-        return []
-    return [recognizer.prepare(image) for image, _ in suite("default_1_10", digits, REAL_CHECK_IMAGES)]
+        images = folder_or_suites(folder, ["default_1_10"], REAL_CHECK_IMAGES).images[:REAL_CHECK_IMAGES]
+    except SeqocrError:
+        if folder is not None:
+            raise
+        return []  # offline with no MNIST copy: the random images still check
+    return [recognizer.prepare(image, str(image) if isinstance(image, Path) else "image") for image in images]

@@ -9,8 +9,6 @@ model's metadata, so an .onnx file loads on its own.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ from seqocr.config import to_dict
 from seqocr.data.transform import pad_batch, width_batches
 from seqocr.decode import decode
 from seqocr.errors import SeqocrError
-from seqocr.files import output_folder, reason
+from seqocr.files import atomic_path, output_folder, reason
 from seqocr.models import RecognitionModel
 from seqocr.recognizer import Recognizer
 
@@ -96,35 +94,41 @@ def export_onnx(
     }
     output_folder(out.parent, "the exported model")
     try:
-        handle, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".onnx")
-    except OSError as error:
-        raise SeqocrError(f"{out}: cannot write the exported model ({reason(error)})") from None
-    os.close(handle)
-    tmp = Path(tmp_name)
-    try:
-        _trace(network, tmp, recognizer.preprocess.channels, recognizer.preprocess.height)
-        _add_metadata(tmp, metadata)
-        if quantize:
-            _quantize(tmp)
-            _add_metadata(tmp, {**metadata, "seqocr_quantized": "int8"})
-            check = compare(recognizer, tmp, real_images)
-            passed = check.agreement >= QUANTIZED_AGREEMENT
-        else:
-            check = compare(recognizer, tmp, check_images + real_images)
-            passed = check.max_logit_difference <= LOGIT_TOLERANCE and check.strings_identical
-        if not passed:
-            raise SeqocrError(
-                f"{out}: exported model disagrees with PyTorch on {check.images} check images "
-                f"(max logit difference {check.max_logit_difference:.2e}, "
-                f"{100 * check.agreement:.1f}% read identically); nothing written"
-            )
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; an exported model is meant to be shared
-        os.replace(tmp, out)
-        return check
+        with atomic_path(out) as tmp:
+            return _write_checked(recognizer, network, tmp, metadata, quantize, check_images, real_images, out)
     except OSError as error:  # a full disk, a file-size limit
         raise SeqocrError(f"{out}: cannot write the exported model ({reason(error)}); nothing written") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+
+
+def _write_checked(
+    recognizer: Recognizer,
+    network: RecognitionModel,
+    tmp: Path,
+    metadata: dict[str, str],
+    quantize: bool,
+    check_images: list[Tensor],
+    real_images: list[Tensor],
+    out: Path,
+) -> ExportCheck:
+    """The network traced into `tmp`, quantized if asked, and checked against PyTorch;
+    an error (and so no file) when they disagree."""
+    _trace(network, tmp, recognizer.preprocess.channels, recognizer.preprocess.height)
+    _add_metadata(tmp, metadata)
+    if quantize:
+        _quantize(tmp)
+        _add_metadata(tmp, {**metadata, "seqocr_quantized": "int8"})
+        check = compare(recognizer, tmp, real_images)
+        passed = check.agreement >= QUANTIZED_AGREEMENT
+    else:
+        check = compare(recognizer, tmp, check_images + real_images)
+        passed = check.max_logit_difference <= LOGIT_TOLERANCE and check.strings_identical
+    if not passed:
+        raise SeqocrError(
+            f"{out}: exported model disagrees with PyTorch on {check.images} check images "
+            f"(max logit difference {check.max_logit_difference:.2e}, "
+            f"{100 * check.agreement:.1f}% read identically); nothing written"
+        )
+    return check
 
 
 def _trace(model: RecognitionModel, path: Path, channels: int, height: int) -> None:

@@ -14,9 +14,10 @@ from seqocr.charset import Charset
 from seqocr.checkpoint import Checkpoint, cpu_state
 from seqocr.config import RunConfig
 from seqocr.evaluate.calibration import MIN_CALIBRATION_IMAGES, calibrate
+from seqocr.evaluate.curves import curves_png
 from seqocr.models import RecognitionModel
+from seqocr.run_folder import RunFolder
 from seqocr.train.averaging import kept_weights
-from seqocr.train.run_folder import RunFolder
 from seqocr.train.validation import ValidationSet
 
 # Early stopping counts stale epochs only in the second half of the one-cycle schedule:
@@ -67,7 +68,14 @@ def save_epoch(
     if averaged is not None:
         resume["averaged"] = cpu_state(averaged.state_dict())
     record.holding(model, metrics=metrics, resume=resume).save(folder.last)
-    folder.plot()
+    plot_curves(folder)
+
+
+def plot_curves(folder: RunFolder) -> None:
+    """The run's curves.png, drawn anew from its metrics after each epoch."""
+    rows = folder.read_metrics()
+    if rows:
+        folder.write_plot(curves_png(rows))
 
 
 def restore(

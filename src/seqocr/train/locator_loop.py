@@ -31,8 +31,8 @@ from seqocr.evaluate.metrics import IOU_MATCH, match_boxes
 from seqocr.locating import StringLocator, working_image
 from seqocr.models import build_model
 from seqocr.models.locator import STRIDE, Locator
-from seqocr.train.keeping import TrainState, judge, restore
-from seqocr.train.run_folder import RunFolder
+from seqocr.run_folder import RunFolder
+from seqocr.train.keeping import TrainState, judge, plot_curves, restore
 from seqocr.train.schedule import OneCycle
 
 VALIDATION_SEED_OFFSET = 1_000_003
@@ -112,7 +112,7 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
             record.holding(model, metrics=metrics).save(folder.best)
         resume_state = {"optimizer": cpu_state(optimizer.state_dict()), "state": asdict(state)}
         record.holding(model, metrics=metrics, resume=resume_state).save(folder.last)
-        folder.plot()
+        plot_curves(folder)
         print(
             f"\repoch {epoch}: loss {row['train_loss']:.4f}  recall {100 * val['recall']:.2f}%  precision "
             f"{100 * val['precision']:.2f}%  IoU {val['mean_iou']:.3f}{'  (best)' if best else ''}",

@@ -36,12 +36,12 @@ from seqocr.data.folder import SMALL_SET, split_folder
 from seqocr.device import resolve_device, resolve_precision
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model, channels_last
+from seqocr.run_folder import RunFolder
 from seqocr.train.averaging import averaged_weights, kept_weights
 from seqocr.train.data import TrainingData, resolve_charset
 from seqocr.train.distributed import Processes, join_processes, leave_processes
 from seqocr.train.init import load_initial_weights, read_init, with_init_geometry
 from seqocr.train.keeping import TrainState, calibrate_best, judge, restore, save_epoch
-from seqocr.train.run_folder import RunFolder
 from seqocr.train.schedule import OneCycle
 from seqocr.train.step import Stepper
 from seqocr.train.validation import ValidationSet

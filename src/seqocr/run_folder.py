@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from seqocr.config import RunConfig, from_dict, to_dict
 from seqocr.errors import SeqocrError
-from seqocr.evaluate.curves import curves_png
+from seqocr.files import write_atomic
 
 
 class RunFolder:
@@ -26,7 +25,7 @@ class RunFolder:
         """Start a new run; refuses to overwrite an existing one."""
         self.refuse_existing()
         self.root.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.config_path, json.dumps(to_dict(config), indent=2) + "\n")
+        write_atomic(self.config_path, json.dumps(to_dict(config), indent=2) + "\n")
         self.metrics_path.write_text("")
 
     def refuse_existing(self) -> None:
@@ -39,7 +38,7 @@ class RunFolder:
     def write_excluded(self, rows: list[tuple[str, str]]) -> None:
         """Every sample left out of training (where, reason): nothing is dropped silently."""
         lines = ["where\treason"] + [f"{where}\t{reason}".replace("\n", " ") for where, reason in rows]
-        _write_atomic(self.excluded_path, "\n".join(lines) + "\n")
+        write_atomic(self.excluded_path, "\n".join(lines) + "\n")
 
     def read_config(self) -> RunConfig:
         try:
@@ -61,25 +60,8 @@ class RunFolder:
     def keep_metrics_until(self, epoch: int) -> None:
         """On resume, drop rows of epochs after the last saved checkpoint."""
         rows = [r for r in self.read_metrics() if r["epoch"] <= epoch]
-        _write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        write_atomic(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
 
-    def plot(self) -> None:
-        """curves.png: the loss, validation and learning-rate curves so far."""
-        rows = self.read_metrics()
-        if not rows:
-            return
-        tmp = self.plot_path.with_suffix(".tmp.png")
-        try:
-            tmp.write_bytes(curves_png(rows))
-            os.replace(tmp, self.plot_path)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    def write_plot(self, png: bytes) -> None:
+        """curves.png (evaluate/curves.py draws it from the metrics)."""
+        write_atomic(self.plot_path, png)

@@ -11,15 +11,23 @@
 - writers: 4-8 digits in other writers' conventions (continental 1s, crossed 7s,
   looped 0s, open and closed 4s, straight-tailed 9s), drawn by data/writers_suite.py.
 
-A suite is a pure function of its name, the seed and the count.
+A suite is a pure function of its name, the seed and the count. `folder_or_suites` is
+the one place that decides what a report, a speed measurement or an export check reads
+when the user gives no folder.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 from seqocr.config import SynthConfig
-from seqocr.data.mnist import Digits
+from seqocr.data.folder import read_folder
+from seqocr.data.images import ImageInput
+from seqocr.data.mnist import Digits, load_split
 from seqocr.data.synth import DigitStringSynth
 from seqocr.data.writers_suite import WRITERS_SEED, writers_suite
 from seqocr.errors import SeqocrError
@@ -34,6 +42,33 @@ SUITES: dict[str, SynthConfig] = {
     "writers_4_8": SynthConfig(split="test", seed=WRITERS_SEED, min_len=4, max_len=8, style="writers"),
 }
 INK = 40  # MNIST pixels above this are the digit's ink when measuring its edges
+
+
+@dataclass(frozen=True)
+class LabelledImages:
+    """Images with their true texts, each image's source (a suite's name, or the folder),
+    and all of it in words."""
+
+    images: list[ImageInput]
+    texts: list[str]
+    sources: list[str]
+    description: str
+
+
+def folder_or_suites(data: Path | None, suites: Sequence[str], count: int) -> LabelledImages:
+    """A labelled folder's images, else the first `count` strings of each suite in `suites`."""
+    if data is not None:
+        samples = read_folder(data).samples
+        paths: list[ImageInput] = [path for path, _ in samples]
+        return LabelledImages(paths, [t for _, t in samples], [str(data)] * len(paths), f"labelled folder {data}")
+    digits = load_split("test")
+    strings = [(item, name) for name in suites for item in suite(name, digits, count)]
+    return LabelledImages(
+        [image for (image, _), _ in strings],
+        [text for (_, text), _ in strings],
+        [name for _, name in strings],
+        f"the first {count} strings of each MNIST-test suite: {', '.join(suites)}",
+    )
 
 
 def suite(name: str, digits: Digits, count: int) -> list[tuple[np.ndarray, str]]:
