@@ -52,7 +52,7 @@ def main() -> None:
         results[set_name] = {}
         for name, decoding in runs.items():
             started = time.perf_counter()
-            predictions = recognizer.predict_tensors(tensors, 64, decoding)
+            predictions = recognizer.read_prepared(tensors, 64, decoding)
             seconds = time.perf_counter() - started
             summary = summarize(truths, [p.text for p in predictions])
             results[set_name][name] = {

@@ -83,7 +83,7 @@ def measure(run: Path, sets: dict[int, list]) -> dict:
     for length, samples in sets.items():
         tensors = [recognizer.prepare(image) for image, _ in samples]
         started = time.perf_counter()
-        predictions = recognizer.predict_tensors(tensors, batch_size=64)
+        predictions = recognizer.read_prepared(tensors, batch_size=64)
         seconds += time.perf_counter() - started
         images += len(tensors)
         truths = [t for _, t in samples]

@@ -91,10 +91,10 @@ def read(count: int, precision: str, device: str) -> dict[str, Any]:
     started = time.perf_counter()
     tensors = [recognizer.prepare(image) for image, _ in samples]
     prepared = time.perf_counter()
-    recognizer.predict_tensors(tensors[:512], batch_size=256)  # warm-up: kernels chosen
+    recognizer.read_prepared(tensors[:512], batch_size=256)  # warm-up: kernels chosen
     synchronize()
     network_start = time.perf_counter()
-    predictions = recognizer.predict_tensors(tensors, batch_size=256)
+    predictions = recognizer.read_prepared(tensors, batch_size=256)
     synchronize()
     network_s = time.perf_counter() - network_start
     summary = summarize([text for _, text in samples], [p.text for p in predictions])

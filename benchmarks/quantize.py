@@ -44,7 +44,7 @@ def main() -> None:
         model = seqocr.load(path)
         tensors = [model.prepare(image) for image, _ in samples]
         started = time.perf_counter()
-        predictions = model.predict_tensors(tensors, 64)
+        predictions = model.read_prepared(tensors, 64)
         seconds = time.perf_counter() - started
         summary = summarize(truths, [p.text for p in predictions])
         results[name] = {

@@ -26,7 +26,7 @@ from seqocr.config import DecodeConfig
 from seqocr.data.images import ImageInput
 from seqocr.errors import SeqocrError
 from seqocr.loading import load
-from seqocr.recognizer import Prediction, Recognizer, image_name
+from seqocr.recognizer import Prediction, Recognizer, image_name, raise_first
 
 SHARD_IMAGES = 4096  # at most this many images per task: bounds memory; large enough to batch by width
 
@@ -52,10 +52,10 @@ class ReadingPool:
     def predict(
         self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
     ) -> list[Prediction]:
-        return self._map(images, batch_size, decoding, keep_going=False)  # type: ignore[return-value]
+        return raise_first(self.read(images, batch_size, decoding))
 
     def _map(
-        self, images: Sequence[ImageInput], batch_size: int, decoding: DecodeConfig | None, keep_going: bool | str
+        self, images: Sequence[ImageInput], batch_size: int, decoding: DecodeConfig | None, every: bool
     ) -> list[Any]:
         shard = max(1, min(SHARD_IMAGES, -(-len(images) // self.workers)))  # ceil: one shard per worker when small
         starts = range(0, len(images), shard)
@@ -64,22 +64,22 @@ class ReadingPool:
         ]
         n = len(named)
         results: list[Any] = []
-        for part in self._executor.map(_read_shard, named, [batch_size] * n, [decoding] * n, [keep_going] * n):
+        for part in self._executor.map(_read_shard, named, [batch_size] * n, [decoding] * n, [every] * n):
             results += part
         return results
 
-    def read_each(
+    def read(
         self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
     ) -> list[Prediction | SeqocrError]:
-        """`Recognizer.read_each` across the processes: an unusable image's place holds its
+        """`Recognizer.read` across the processes: an unusable image's place holds its
         error, and every other image is still read."""
-        return self._map(images, batch_size, decoding, keep_going=True)
+        return self._map(images, batch_size, decoding, every=False)
 
     def read_every_string(
         self, images: Sequence[ImageInput], batch_size: int = 64, decoding: DecodeConfig | None = None
     ) -> list[list[Prediction] | SeqocrError]:
         """`Recognizer.read_every_string` across the processes (`--all`)."""
-        return self._map(images, batch_size, decoding, keep_going="every")
+        return self._map(images, batch_size, decoding, every=True)
 
     def warm_up(self) -> None:
         """Start every worker and load its model now, not on the first call."""
@@ -110,13 +110,11 @@ def _load_worker(model: str, backend: str, locate: str | None) -> None:
 
 
 def _read_shard(
-    named: list[tuple[ImageInput, str]], batch_size: int, decoding: DecodeConfig | None, keep_going: bool | str
+    named: list[tuple[ImageInput, str]], batch_size: int, decoding: DecodeConfig | None, every: bool
 ) -> list[Any]:
-    """One shard's answers: predictions (raising on a bad image), or with `keep_going`
-    errors in place, or ("every") every string of each image."""
+    """One shard's answers, errors in place: a prediction per image, or with `every` the
+    list of every string in it."""
     assert _worker_recognizer is not None, "worker started without its model"
-    if keep_going == "every":
+    if every:
         return _worker_recognizer.read_every_string(named, batch_size, decoding)  # type: ignore[return-value]
-    if keep_going:
-        return _worker_recognizer.read_each(named, batch_size, decoding)
-    return _worker_recognizer.predict_named(named, batch_size, decoding)
+    return _worker_recognizer.read(named, batch_size, decoding)

@@ -106,6 +106,13 @@ def read_batch(
 class Recognizer:
     """A model with its charset and preprocessing, ready to read images.
 
+    Two doors read: `predict(images)` for people (one image gives one answer; an unusable
+    image raises its error) and `read(named)` for programs, where an unusable image's
+    place holds its error and every other image is still read (the CLI, the reading pool,
+    evaluation). `read_every_string` answers `--all`. The service, which batches tensors
+    across requests, runs read's stages itself: `prepare_with_box`, `read_prepared`,
+    `second_looks`; benchmarks time `read_prepared` to leave preprocessing out.
+
     `backend` is "torch" (the model itself, on `device` at `precision`) or "onnx" (ONNX
     Runtime on the CPU running its exported graph); both share the preprocessing and
     decoding here."""
@@ -225,44 +232,21 @@ class Recognizer:
             return self.predict([images], batch_size, decoding)[0]
         if not isinstance(images, Sequence):
             raise SeqocrError(f"expected an image or a list of images, got {type(images).__name__}")
-        return self.predict_named(
-            [(image, image_name(image, i)) for i, image in enumerate(images)], batch_size, decoding
+        return raise_first(
+            self.read([(image, image_name(image, i)) for i, image in enumerate(images)], batch_size, decoding)
         )
 
-    def predict_named(
-        self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None
-    ) -> list[Prediction]:
-        """`predict` on (image, the name its errors give) pairs: a part of a larger input
-        (`ReadingPool`'s shards) names its images by their place in the whole."""
-        # without keep_going the first unusable image raises its error: every outcome is a Prediction
-        return self._read(named, batch_size, decoding, keep_going=False)  # type: ignore[return-value]
-
-    def read_each(
+    def read(
         self, named: Sequence[tuple[ImageInput, str]], batch_size: int = 64, decoding: DecodeConfig | None = None
     ) -> list[Prediction | SeqocrError]:
-        """`predict_named` that keeps going: an unusable image's place holds its error, and
-        every other image is still read (the CLI reading a folder, the service, eval)."""
-        return self._read(named, batch_size, decoding, keep_going=True)
-
-    def _read(
-        self, named: Sequence[tuple[ImageInput, str]], batch_size: int, decoding: DecodeConfig | None, keep_going: bool
-    ) -> list[Prediction | SeqocrError]:
-        """The one reading path: open, prepare (locating first with `--locate on`), read;
-        with `auto`, a second look at the images that need one (`second_looks`)."""
-        if keep_going:
-            opened = attempt_each(lambda item: (as_pil(*item), item[1]), named)
-        else:
-            opened = [(as_pil(*item), item[1]) for item in named]
+        """Read (image, the name its errors give) pairs; an unusable image's place holds its
+        error. The one reading path: open, prepare (locating first with `--locate on`),
+        read; with `auto`, a second look at the images that need one (`second_looks`)."""
+        opened = attempt_each(lambda item: (as_pil(*item), item[1]), named)
         good = [o for o in opened if not isinstance(o, SeqocrError)]
-        prepared = (
-            attempt_each(lambda o: self.prepare_with_box(*o), good)
-            if keep_going
-            else [self.prepare_with_box(*o) for o in good]
-        )
+        prepared = attempt_each(lambda o: self.prepare_with_box(*o), good)
         usable = [(o, p) for o, p in zip(good, prepared, strict=True) if not isinstance(p, SeqocrError)]
-        predictions = self.predict_tensors(
-            [t for _, (t, _) in usable], batch_size, decoding, [b for _, (_, b) in usable]
-        )
+        predictions = self.read_prepared([t for _, (t, _) in usable], batch_size, decoding, [b for _, (_, b) in usable])
         if self.locate == "auto":
             predictions = self.second_looks([o for o, _ in usable], predictions, batch_size, decoding)
         answers = iter(predictions)
@@ -292,7 +276,7 @@ class Recognizer:
         located = [t for t in tried if not isinstance(t, SeqocrError)]
         if not located:
             return list(predictions)
-        second = self.predict_tensors([t for t, _ in located], batch_size, decoding, [b for _, b in located])
+        second = self.read_prepared([t for t, _ in located], batch_size, decoding, [b for _, b in located])
         kept = list(predictions)
         for i, p in zip(again, second, strict=True):
             first = kept[i].confidence
@@ -312,7 +296,7 @@ class Recognizer:
         its error in its place."""
         found = attempt_each(lambda item: self.prepare_every_string(*item), named)
         flat = [p for strings in found if not isinstance(strings, SeqocrError) for p in strings]
-        predictions = iter(self.predict_tensors([t for t, _ in flat], batch_size, decoding, [b for _, b in flat]))
+        predictions = iter(self.read_prepared([t for t, _ in flat], batch_size, decoding, [b for _, b in flat]))
         read = [s if isinstance(s, SeqocrError) else [next(predictions) for _ in s] for s in found]
         return [s if isinstance(s, SeqocrError) else [p for p in s if p.text] for s in read]
 
@@ -357,7 +341,7 @@ class Recognizer:
         return tensor, Placement(read, box)
 
     @torch.inference_mode()
-    def predict_tensors(
+    def read_prepared(
         self,
         tensors: Sequence[Tensor],
         batch_size: int = 64,
@@ -370,7 +354,7 @@ class Recognizer:
         results: list[Prediction | None] = [None] * len(tensors)
         for chunk in width_batches([t.shape[-1] for t in tensors], batch_size):
             images, widths = pad_batch([tensors[i] for i in chunk])
-            decoded_batch = self.read_padded(images, widths, decoding)
+            decoded_batch = self._read_padded(images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
                 char_x = _char_x(d, boxes[i].read) if boxes is not None else ()
                 box = boxes[i].box if boxes is not None else None
@@ -383,7 +367,7 @@ class Recognizer:
         return results  # type: ignore[return-value]
 
     @torch.inference_mode()
-    def read_padded(self, images: Tensor, widths: Tensor, decoding: DecodeConfig | None = None) -> list[Decoded]:
+    def _read_padded(self, images: Tensor, widths: Tensor, decoding: DecodeConfig | None = None) -> list[Decoded]:
         """A padded batch (B, C, H, W) with real widths (B,), on the CPU -> decoded strings."""
         if self.backend == "torch":
             images = images.to(self.device, non_blocking=True)
@@ -410,6 +394,14 @@ def _char_x(decoded: Decoded, box: Box) -> tuple[float, ...]:
     left, _, right, _ = box
     steps = max(decoded.steps, 1)
     return tuple(round(left + (f + 0.5) / steps * (right - left), 1) for f in decoded.char_frames)
+
+
+def raise_first(results: list[Prediction | SeqocrError]) -> list[Prediction]:
+    """`results` as predictions, or the first unusable image's error raised."""
+    for result in results:
+        if isinstance(result, SeqocrError):
+            raise result
+    return results  # type: ignore[return-value]
 
 
 def image_name(image: ImageInput, index: int) -> str:

@@ -193,7 +193,7 @@ def _reader(args: argparse.Namespace, decoding: Any) -> Iterator[tuple[Any, Any]
     one-thread processes each holding the model (--workers)."""
     if args.workers <= 1:
         recognizer = _load(args)
-        read = recognizer.read_every_string if args.all else recognizer.read_each
+        read = recognizer.read_every_string if args.all else recognizer.read
         yield (lambda part: read([(p, p) for p in part], args.batch_size, decoding)), recognizer
         return
     from seqocr.pool import ReadingPool
@@ -201,7 +201,7 @@ def _reader(args: argparse.Namespace, decoding: Any) -> Iterator[tuple[Any, Any]
     if args.device not in ("cpu", "auto"):
         raise SeqocrError("--workers reads in CPU processes; on a GPU leave it out and raise --batch-size")
     with ReadingPool(args.model, args.backend, args.workers, args.locate) as pool:
-        read_many = pool.read_every_string if args.all else pool.read_each
+        read_many = pool.read_every_string if args.all else pool.read
         yield (lambda part: read_many(part, args.batch_size, decoding)), None
 
 
@@ -244,9 +244,7 @@ def classify_files(args: argparse.Namespace) -> int:
     if recognizer.family != "classifier":
         raise SeqocrError(f"{args.model}: not a single-character classifier; read strings with seqocr predict")
     failures = 0
-    for path, outcome in zip(
-        args.images, recognizer.read_each([(p, p) for p in args.images], args.batch_size), strict=True
-    ):
+    for path, outcome in zip(args.images, recognizer.read([(p, p) for p in args.images], args.batch_size), strict=True):
         if isinstance(outcome, SeqocrError):
             failures += 1
             print(f"seqocr: error: {outcome}", file=sys.stderr)

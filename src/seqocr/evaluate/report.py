@@ -30,7 +30,7 @@ from seqocr.evaluate.curves import curves_png
 from seqocr.evaluate.metrics import summarize
 from seqocr.files import output_folder, write_whole
 from seqocr.machine import describe_machine
-from seqocr.recognizer import Recognizer, image_name
+from seqocr.recognizer import Recognizer, image_name, raise_first
 from seqocr.run_folder import RunFolder
 
 FAILURES_SHOWN = 12
@@ -70,7 +70,7 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
     run = Path(model) if Path(model).is_dir() else None
     images, truths, description, suites = report_data(recognizer, data)
     named = [(image, image_name(image, i)) for i, image in enumerate(images)]
-    predictions = recognizer.predict_named(named)
+    predictions = raise_first(recognizer.read(named))
     texts = [p.text for p in predictions]
     by_suite = {}
     for name in dict.fromkeys(suites or []):
@@ -78,7 +78,7 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
         by_suite[name] = summarize([truths[i] for i in picked], [texts[i] for i in picked])
     confidences = [p.confidence for p in predictions]
     # temperature 1: the confidences before calibration
-    raw_conf = [p.confidence for p in recognizer.uncalibrated().predict_named(named)]
+    raw_conf = [p.confidence for p in raise_first(recognizer.uncalibrated().read(named))]
     correct = [t == p for t, p in zip(truths, texts, strict=True)]
     ece_before = expected_calibration_error(raw_conf, correct)
     a = analyse(truths, texts, confidences)

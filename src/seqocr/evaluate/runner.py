@@ -26,7 +26,7 @@ def evaluate_folder(
     folder = read_folder(data)
     problems = list(folder.problems)
     truths, paths, predictions = [], [], []
-    outcomes = recognizer.read_each([(path, str(path)) for path, _ in folder.samples], batch_size, decoding)
+    outcomes = recognizer.read([(path, str(path)) for path, _ in folder.samples], batch_size, decoding)
     for (path, text), outcome in zip(folder.samples, outcomes, strict=True):
         if isinstance(outcome, SeqocrError):
             problems.append(str(outcome))

@@ -34,7 +34,7 @@ def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
     tensors = [recognizer.prepare(image) for image in images]
     preprocess_s = time.perf_counter() - started
     started = time.perf_counter()
-    recognizer.predict_tensors(tensors, batch_size=64)
+    recognizer.read_prepared(tensors, batch_size=64)
     network_s = time.perf_counter() - started
     latencies, network_latencies = [], []
     for image, tensor in zip(images[:LATENCY_IMAGES], tensors[:LATENCY_IMAGES], strict=True):
@@ -42,7 +42,7 @@ def measure(recognizer: Recognizer, images: list[ImageInput]) -> dict[str, Any]:
         recognizer.predict([image])
         latencies.append(1000 * (time.perf_counter() - started))
         started = time.perf_counter()
-        recognizer.predict_tensors([tensor], batch_size=1)
+        recognizer.read_prepared([tensor], batch_size=1)
         network_latencies.append(1000 * (time.perf_counter() - started))
     return {
         "backend": recognizer.backend,

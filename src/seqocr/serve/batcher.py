@@ -77,7 +77,7 @@ class MicroBatcher:
             try:
                 predictions = await loop.run_in_executor(
                     self.executor,
-                    functools.partial(self.recognizer.predict_tensors, tensors, self.max_batch, None, boxes),
+                    functools.partial(self.recognizer.read_prepared, tensors, self.max_batch, None, boxes),
                 )
             except Exception as error:  # a failed batch fails its requests, never the batcher
                 for job in jobs:
