@@ -171,7 +171,7 @@ def main() -> None:
     path = write_results(
         args.name,
         {
-            "model": recognizer.info["path"],
+            "model": recognizer.info.path,
             "locator": locator,
             "locate": recognizer.locate,
             "temperature": recognizer.temperature,

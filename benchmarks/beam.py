@@ -70,7 +70,7 @@ def main() -> None:
     never_lower = all(r[name]["accuracy"] >= greedy[s] for s, r in results.items() for name in r)
     path = write_results(
         "beam",
-        {"model": recognizer.info["path"], "count": args.n, "never_below_greedy": never_lower, "results": results},
+        {"model": recognizer.info.path, "count": args.n, "never_below_greedy": never_lower, "results": results},
     )
     print(f"constrained beam search never below greedy: {never_lower}")
     print(f"wrote {path}")

@@ -72,7 +72,7 @@ def test_int8_export_is_smaller_and_checked_on_real_images(tmp_path, exported, c
     assert main(["export", "digits", "--out", str(out), "--quantize"]) == 0
     assert "checked on 100 images" in capsys.readouterr().out
     assert out.stat().st_size < 0.5 * exported[0].stat().st_size
-    assert seqocr.load(out).info["quantized"] == "int8"
+    assert seqocr.load(out).info.quantized == "int8"
 
 
 def test_the_onnx_backend_from_the_command_line(tmp_path, synth_folder, capsys, monkeypatch):

@@ -18,7 +18,7 @@ from seqocr.data.datasets import EncodedDataset, FolderSource, WidthBucketedBatc
 from seqocr.data.folder import split_folder
 from seqocr.loading import load
 from seqocr.models import build_model
-from seqocr.train.init import load_initial_weights, with_init_geometry
+from seqocr.train.initial_weights import load_initial_weights, with_init_geometry
 
 QUICK = ["--epochs", "1", "--max-minutes", "0", "--workers", "0", "--no-progress", "--batch-size", "16"]
 
@@ -70,7 +70,7 @@ def test_no_validation_split_keeps_the_last_epoch(tmp_path, captcha_folder, caps
 
 
 def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
-    init = Checkpoint.load(digits_model.info["path"])
+    init = Checkpoint.load(digits_model.info.path)
     charset = Charset("0123abc")
     model = type(digits_model.model)(digits_model.model_config, digits_model.preprocess, charset.num_classes)
     fresh_row = model.head.weight[charset.encode("a")[0]].clone()
@@ -86,7 +86,7 @@ def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
 
 def test_a_new_sequence_model_over_an_initial_model_keeps_only_its_backbone(digits_model):
     args = build_parser().parse_args(["train", "--init", "digits", "--sequence", "lstm", "--hidden", "24"])
-    init = Checkpoint.load(digits_model.info["path"])
+    init = Checkpoint.load(digits_model.info.path)
     config = with_init_geometry(train_config_from(args), init)
     assert config.train.init_backbone and config.model.sequence == "lstm" and config.model.hidden == 24
     assert config.model.stages == init.model.stages and config.preprocess == init.preprocess

@@ -24,7 +24,7 @@ HIGHER = (
     "seqocr.pool",
 )
 INFERENCE = ("seqocr.checkpoint", "seqocr.recognizer", "seqocr.loading", "seqocr.decode", "seqocr.models",
-             "seqocr.export", "seqocr.pool", "seqocr.stream", "seqocr.serve")  # fmt: skip
+             "seqocr.export", "seqocr.pool", "seqocr.input_files", "seqocr.serve")  # fmt: skip
 FORBIDDEN = {
     "seqocr.data": HIGHER,  # data never imports models, nor anything that reads or trains
     # reading never imports training or evaluation

@@ -13,7 +13,7 @@ from seqocr.decode.attention import greedy_attention
 from seqocr.loading import load
 from seqocr.models import available_readers, build_model
 from seqocr.models.attention import sequence_loss, teacher_forcing
-from seqocr.recognizer import Recognizer
+from seqocr.recognizer import ModelInfo, Recognizer
 
 STRINGS = PreprocessConfig()
 SQUARE = PreprocessConfig(height=28, square=True)
@@ -95,7 +95,7 @@ def test_save_and_load_give_identical_predictions(arch, test_digits, tmp_path):
         },
     )
     images = [test_digits.images[i] for i in range(4)]
-    before = Recognizer(model, DIGITS, pre, config, {}).predict(images)
+    before = Recognizer(model, DIGITS, pre, config, ModelInfo("in memory")).predict(images)
     after = load(path, locate="off").predict(images)  # as `before`: the whole image, not located
     assert [(p.text, p.confidence) for p in after] == [(p.text, p.confidence) for p in before]
 
@@ -177,7 +177,7 @@ def test_attention_beam_search_applies_constraints(test_digits):
 def test_fine_tuning_an_attention_model_keeps_its_eos_and_bos_rows():
     from seqocr.charset import Charset
     from seqocr.checkpoint import Checkpoint
-    from seqocr.train.init import load_initial_weights
+    from seqocr.train.initial_weights import load_initial_weights
 
     config, pre = geometry("attention")
     old = build_model(config, pre, DIGITS.num_classes)

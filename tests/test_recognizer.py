@@ -104,7 +104,7 @@ def test_cli_eval_reports_accuracy_cer_and_lengths(synth_folder, tmp_path, capsy
 
 
 def test_checkpoints_load_safely_and_round_trip(digits_model, tmp_path, synth_folder):
-    source = read_payload(digits_model.info["path"])
+    source = read_payload(digits_model.info.path)
     copy = tmp_path / "copy.pt"
     write_payload(copy, {k: v for k, v in source.items() if k not in ("format", "version")})
     torch.load(copy, weights_only=True)  # plain tensors and values only: no pickled objects
@@ -113,7 +113,7 @@ def test_checkpoints_load_safely_and_round_trip(digits_model, tmp_path, synth_fo
 
 
 def test_a_checkpoint_for_another_geometry_is_refused(digits_model, tmp_path):
-    data = read_payload(digits_model.info["path"])
+    data = read_payload(digits_model.info.path)
     data["model"] = dict(data["model"], hidden=data["model"]["hidden"] + 8)
     broken = tmp_path / "broken.pt"
     write_payload(broken, {k: v for k, v in data.items() if k not in ("format", "version")})
@@ -139,7 +139,7 @@ def test_training_and_inference_share_one_preprocessing_and_decoding_path(digits
 
 
 def test_a_checkpoint_with_an_unknown_setting_is_refused(digits_model, tmp_path):
-    data = read_payload(digits_model.info["path"])
+    data = read_payload(digits_model.info.path)
     data["preprocess"] = dict(data["preprocess"], sharpen=True)
     odd = tmp_path / "odd.pt"
     write_payload(odd, {k: v for k, v in data.items() if k not in ("format", "version")})
@@ -157,7 +157,7 @@ def test_json_dash_writes_the_json_to_standard_output_and_the_summary_to_stderr(
 def test_an_older_checkpoint_loads_as_it_behaved_and_a_newer_one_is_refused(digits_model, tmp_path, synth_folder):
     from seqocr.checkpoint import VERSION, Checkpoint
 
-    data = read_payload(digits_model.info["path"])
+    data = read_payload(digits_model.info.path)
     older = tmp_path / "older.pt"  # before temperatures, commands and versions were recorded
     kept = ("charset", "model", "preprocess", "state_dict")
     write_payload(older, {k: v for k, v in data.items() if k in kept})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol, overload
 
@@ -103,6 +103,25 @@ def read_batch(
     return decode_logits(logits, lengths, charset, decoding, temperature)
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """Where a reader comes from: its checkpoint (or exported graph), the metrics and the
+    command it was trained with, and for a graph run by ONNX Runtime which one and how
+    its weights are stored."""
+
+    path: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
+    onnx: str | None = None  # the exported graph a checkpoint's reader runs (backend "onnx")
+    quantized: str | None = None  # "int8" for an export with quantized weights
+
+    @classmethod
+    def from_metadata(cls, values: dict[str, Any], **given: Any) -> ModelInfo:
+        """From an export's stored info (the keys this version knows), with `given` on top."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in {**values, **given}.items() if k in known})
+
+
 class Recognizer:
     """A model with its charset and preprocessing, ready to read images.
 
@@ -123,7 +142,7 @@ class Recognizer:
         charset: Charset,
         preprocess_config: PreprocessConfig,
         model_config: ModelConfig,
-        info: dict[str, Any],
+        info: ModelInfo,
         network: Network | None = None,
         temperature: float = 1.0,
         device: str = "cpu",
@@ -153,7 +172,7 @@ class Recognizer:
         checkpoint = Checkpoint.load(path)
         if checkpoint.model.arch == "locator":
             raise SeqocrError(f"{name_or_path}: a locator finds strings, it does not read them; give a reader (digits)")
-        info = {"path": str(path), "metrics": checkpoint.metrics, "command": checkpoint.command or None}
+        info = ModelInfo(str(path), checkpoint.metrics, checkpoint.command or None)
         return cls(
             checkpoint.build_model(str(path)),
             checkpoint.charset,
@@ -179,7 +198,7 @@ class Recognizer:
         """Refuse, in one line, a use (`what`) that only models of `family` support."""
         if self.family != family:
             article = "an" if family[0] in "aeiou" else "a"
-            raise SeqocrError(f"{self.info.get('path', 'this model')}: {what} needs {article} {family} model")
+            raise SeqocrError(f"{self.info.path}: {what} needs {article} {family} model")
 
     def torch_network(self, what: str) -> RecognitionModel:
         """The PyTorch network itself, for a use (`what`) only it supports (tracing it)."""
@@ -189,9 +208,9 @@ class Recognizer:
 
     def checkpoint(self) -> Checkpoint:
         """The checkpoint this recognizer was loaded from (to calibrate or export it)."""
-        if self.model is None or "path" not in self.info or str(self.info["path"]).endswith(".onnx"):
-            raise SeqocrError(f"{self.info.get('path', 'model')}: an exported model; give its .pt checkpoint")
-        return Checkpoint.load(self.info["path"])
+        if self.model is None or self.info.path.endswith(".onnx"):
+            raise SeqocrError(f"{self.info.path}: an exported model; give its .pt checkpoint")
+        return Checkpoint.load(self.info.path)
 
     def locating(self, mode: str, locator: StringLocator | None) -> Recognizer:
         """The same reader that finds the string first: `mode` "on" always, "auto" unless

@@ -117,7 +117,7 @@ def predict_files(args: argparse.Namespace) -> int:
     place and the rest are still read. Exit status 1 when any could not be read."""
     from tqdm import tqdm
 
-    from seqocr.stream import CHUNK, answer_lines, answered, list_inputs, read_in_chunks, same_file, take_shard
+    from seqocr.input_files import CHUNK, answer_lines, answered, list_inputs, read_in_chunks, same_file, take_shard
 
     if not args.images and args.files_from is None:
         raise SeqocrError("predict: give image files or folders, or --files-from LIST")

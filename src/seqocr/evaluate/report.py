@@ -101,7 +101,7 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
         "ece_before": ece_before,
         "machine": describe_machine(),
         "run": _run_summary(run),
-        "command": recognizer.info.get("command"),
+        "command": recognizer.info.command,
         "analysis": a,
         "insights": found,
         "suites": by_suite,

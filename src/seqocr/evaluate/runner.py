@@ -52,7 +52,7 @@ def evaluate_folder(
     failures.sort(key=lambda f: -f["confidence"])  # confident mistakes first: the worst kind
     summary.update(
         data=str(data),
-        model=recognizer.info.get("path"),
+        model=recognizer.info.path,
         excluded=len(folder.samples) - len(truths),
         problems=problems,
         failures=failures[:MAX_FAILURES_LISTED],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from seqocr.export.onnx import export_onnx, random_check_images
@@ -14,12 +15,12 @@ from seqocr.recognizer import Recognizer
 def onnx_twin(recognizer: Recognizer, threads: int = 0) -> Recognizer:
     """`recognizer` run by ONNX Runtime; exported (and checked) on first use, then cached
     under the checkpoint's content hash, so a retrained model is never served stale."""
-    checkpoint = Path(recognizer.info["path"])
+    checkpoint = Path(recognizer.info.path)
     digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:20]
     path = cache_dir() / "onnx" / f"{checkpoint.stem}-{digest}.onnx"
     if not path.is_file():
         images = random_check_images(recognizer.preprocess.channels, recognizer.preprocess.height)
         export_onnx(recognizer, path, images)
     twin = load_onnx(path, threads)
-    twin.info = {**recognizer.info, "onnx": str(path)}
+    twin.info = replace(recognizer.info, onnx=str(path))
     return twin

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +89,7 @@ def export_onnx(
         "seqocr_charset": recognizer.charset.chars,
         "seqocr_preprocess": json.dumps(to_dict(recognizer.preprocess)),
         "seqocr_model": json.dumps(to_dict(recognizer.model_config)),
-        "seqocr_info": json.dumps({k: v for k, v in recognizer.info.items() if k != "path"}),
+        "seqocr_info": json.dumps({k: v for k, v in asdict(recognizer.info).items() if k != "path"}),
         "seqocr_temperature": repr(recognizer.temperature),
     }
     output_folder(out.parent, "the exported model")

@@ -15,14 +15,14 @@ from torch import Tensor
 from seqocr.charset import Charset
 from seqocr.config import ModelConfig, PreprocessConfig, from_dict
 from seqocr.errors import SeqocrError
-from seqocr.recognizer import Recognizer
+from seqocr.recognizer import ModelInfo, Recognizer
 
 
 def load_onnx(path: str | Path, threads: int = 0) -> Recognizer:
     """An exported model (.onnx written by `seqocr export`) as a Recognizer on ONNX Runtime."""
     network = OnnxNetwork(path, threads)
     meta = read_metadata(network, path)
-    info = {**meta["info"], "path": str(path), "quantized": meta["quantized"]}
+    info = ModelInfo.from_metadata(meta["info"], path=str(path), quantized=meta["quantized"])
     return Recognizer(
         None,
         Charset(meta["charset"]),

@@ -90,7 +90,7 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
                     charset=r.charset.chars,
                     backend=r.backend,
                     device=str(r.device),
-                    metrics=r.info.get("metrics", {}),
+                    metrics=r.info.metrics,
                     images_read=counts.read(name)[0],
                     batches=counts.read(name)[1],
                 )

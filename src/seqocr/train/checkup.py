@@ -11,7 +11,7 @@ from pathlib import Path
 from seqocr.data.checks import time_steps_of
 from seqocr.data.doctor import DoctorReport, diagnose
 from seqocr.models import build_model
-from seqocr.train.init import read_init, with_init_geometry
+from seqocr.train.initial_weights import read_init, with_init_geometry
 from seqocr.train.presets import preset
 
 

@@ -36,17 +36,19 @@ class TrainState:
     seconds: float = 0.0
 
 
-def judge(state: TrainState, val: dict[str, Any] | None, done: float) -> bool:
-    """Record an epoch's validation in `state`; True when it is the best so far. With no
-    validation set, the latest weights are the best there is evidence for."""
-    if val is None:
-        return True
-    if val["accuracy"] > state.best_accuracy:
-        state.best_accuracy, state.stale_epochs = val["accuracy"], 0
-        return True
-    if done >= EARLY_STOP_AFTER:
+def improves(state: TrainState, accuracy: float | None) -> bool:
+    """Whether an epoch's validation accuracy beats the best so far. With no validation
+    set (None), the latest weights are the best there is evidence for."""
+    return accuracy is None or accuracy > state.best_accuracy
+
+
+def count_epoch(state: TrainState, accuracy: float | None, improved: bool, done: float) -> None:
+    """Count an epoch in `state`: its accuracy as the best when it `improved`, else one
+    more stale epoch once `done` (the schedule's progress) is past EARLY_STOP_AFTER."""
+    if improved and accuracy is not None:
+        state.best_accuracy, state.stale_epochs = accuracy, 0
+    elif not improved and done >= EARLY_STOP_AFTER:
         state.stale_epochs += 1
-    return False
 
 
 def save_epoch(

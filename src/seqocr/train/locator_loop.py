@@ -14,9 +14,8 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +31,7 @@ from seqocr.locating import StringLocator, working_image
 from seqocr.models import build_model
 from seqocr.models.locator import STRIDE, Locator
 from seqocr.run_folder import RunFolder
-from seqocr.train.keeping import TrainState, judge, plot_curves, restore
+from seqocr.train.keeping import TrainState, count_epoch, improves, plot_curves, restore
 from seqocr.train.schedule import OneCycle
 
 VALIDATION_SEED_OFFSET = 1_000_003
@@ -93,29 +92,30 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
         state.seconds = time.monotonic() - started
         state.epoch = epoch
         val = validate(StringLocator(model.eval()), val_cells)
-        best = judge(state, {"accuracy": val["f1"]}, schedule.progress(state.step, state.seconds))
+        best = improves(state, val.f1)
+        count_epoch(state, val.f1, best, schedule.progress(state.step, state.seconds))
         row = {
             "epoch": epoch,
             "train_loss": float(np.mean(losses)),
             "val_loss": None,
-            "val_accuracy": val["f1"],
-            "val_recall": val["recall"],
-            "val_precision": val["precision"],
-            "val_iou": val["mean_iou"],
+            "val_accuracy": val.f1,
+            "val_recall": val.recall,
+            "val_precision": val.precision,
+            "val_iou": val.mean_iou,
             "lr": optimizer.param_groups[0]["lr"],
             "train_images_per_s": seen / max(time.monotonic() - epoch_start, 1e-9),
             "elapsed_s": state.seconds,
         }
         folder.append_metrics(row)
-        metrics = {k: row[k] for k in ("epoch", "val_recall", "val_precision", "val_iou")} | {"val_f1": val["f1"]}
+        metrics = {k: row[k] for k in ("epoch", "val_recall", "val_precision", "val_iou")} | {"val_f1": val.f1}
         if best:
             record.holding(model, metrics=metrics).save(folder.best)
         resume_state = {"optimizer": cpu_state(optimizer.state_dict()), "state": asdict(state)}
         record.holding(model, metrics=metrics, resume=resume_state).save(folder.last)
         plot_curves(folder)
         print(
-            f"\repoch {epoch}: loss {row['train_loss']:.4f}  recall {100 * val['recall']:.2f}%  precision "
-            f"{100 * val['precision']:.2f}%  IoU {val['mean_iou']:.3f}{'  (best)' if best else ''}",
+            f"\repoch {epoch}: loss {row['train_loss']:.4f}  recall {100 * val.recall:.2f}%  precision "
+            f"{100 * val.precision:.2f}%  IoU {val.mean_iou:.3f}{'  (best)' if best else ''}",
             file=sys.stderr,
         )
         if state.stale_epochs >= tc.patience:
@@ -181,7 +181,17 @@ def _batches(
         yield images, targets, weights
 
 
-def validate(locator: StringLocator, cells: list[Cell]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BoxValidation:
+    """One epoch's boxes on the validation cells, at IoU 0.5."""
+
+    recall: float
+    precision: float
+    f1: float
+    mean_iou: float  # of the true boxes with the found ones
+
+
+def validate(locator: StringLocator, cells: list[Cell]) -> BoxValidation:
     """Recall and precision of boxes at IoU 0.5, their F1, and the mean IoU of true boxes."""
     from PIL import Image
 
@@ -198,4 +208,4 @@ def validate(locator: StringLocator, cells: list[Cell]) -> dict[str, Any]:
     recall = matched / max(truths, 1)
     precision = matched / max(found, 1)
     f1 = 2 * recall * precision / max(recall + precision, 1e-9)
-    return {"recall": recall, "precision": precision, "f1": f1, "mean_iou": float(np.mean(ious)) if ious else 0.0}
+    return BoxValidation(recall, precision, f1, float(np.mean(ious)) if ious else 0.0)

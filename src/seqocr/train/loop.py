@@ -3,7 +3,7 @@
 Each epoch draws fresh samples: new synthetic strings, or the folder's images changed
 anew by augmentation (train/data.py). Validation uses a fixed set: strings of held-out
 MNIST training digits, or the folder's held-out images. An epoch reads top to bottom:
-train (train/step.py), validate (train/validation.py), judge and save
+train (train/step.py), validate (train/validation.py), record and save
 (train/keeping.py), stop early or at the end of the schedule; the best weights are
 calibrated at the end.
 
@@ -40,11 +40,11 @@ from seqocr.run_folder import RunFolder
 from seqocr.train.averaging import averaged_weights, kept_weights
 from seqocr.train.data import TrainingData, resolve_charset
 from seqocr.train.distributed import Processes, join_processes, leave_processes
-from seqocr.train.init import load_initial_weights, read_init, with_init_geometry
-from seqocr.train.keeping import TrainState, calibrate_best, judge, restore, save_epoch
+from seqocr.train.initial_weights import load_initial_weights, read_init, with_init_geometry
+from seqocr.train.keeping import TrainState, calibrate_best, count_epoch, improves, restore, save_epoch
 from seqocr.train.schedule import OneCycle
 from seqocr.train.step import Stepper
-from seqocr.train.validation import ValidationSet
+from seqocr.train.validation import Validation, ValidationSet
 
 WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)  # the run folder cannot grow
 
@@ -144,7 +144,9 @@ def _train(
         state.seconds = processes.max(time.monotonic() - started)
         state.epoch = epoch
         done = schedule.progress(state.step, state.seconds)
-        best = judge(state, val, done)
+        accuracy = val.accuracy if val else None
+        best = improves(state, accuracy)
+        count_epoch(state, accuracy, best, done)
         images_per_s = processes.sum([seen])[0] / max(train_seconds, 1e-9)
         row = _metrics_row(state, train_loss, val, stepper.optimizer.param_groups[0]["lr"], images_per_s)
         if processes.main:
@@ -172,15 +174,15 @@ def _train(
 
 
 def _metrics_row(
-    state: TrainState, train_loss: float, val: dict[str, Any] | None, lr: float, images_per_s: float
+    state: TrainState, train_loss: float, val: Validation | None, lr: float, images_per_s: float
 ) -> dict[str, Any]:
     """An epoch's line in metrics.jsonl."""
     return {
         "epoch": state.epoch,
         "train_loss": train_loss,
-        "val_loss": val["loss"] if val else None,
-        "val_accuracy": val["accuracy"] if val else None,
-        "val_cer": val["cer"] if val else None,
+        "val_loss": val.loss if val else None,
+        "val_accuracy": val.accuracy if val else None,
+        "val_cer": val.cer if val else None,
         "lr": lr,
         "train_images_per_s": images_per_s,
         "elapsed_s": state.seconds,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 
@@ -12,6 +12,15 @@ from seqocr.data.transform import width_batches
 from seqocr.evaluate.metrics import summarize
 from seqocr.models import RecognitionModel
 from seqocr.train.distributed import Processes
+
+
+@dataclass(frozen=True)
+class Validation:
+    """One epoch's reading of the validation set."""
+
+    loss: float
+    accuracy: float  # strings read exactly
+    cer: float
 
 
 class ValidationSet:
@@ -33,7 +42,7 @@ class ValidationSet:
     @torch.inference_mode()
     def validate(
         self, model: RecognitionModel, charset: Charset, device: torch.device, processes: Processes
-    ) -> dict[str, Any]:
+    ) -> Validation:
         """Loss, string accuracy and CER of `model` over the whole set (every process's share)."""
         model.eval()
         truths, predictions, loss = [], [], 0.0
@@ -45,4 +54,4 @@ class ValidationSet:
         pairs = processes.gather(list(zip(truths, predictions, strict=True)))
         (total_loss,) = processes.sum([loss])
         summary = summarize([t for t, _ in pairs], [p for _, p in pairs])
-        return {"loss": total_loss / len(pairs), "accuracy": summary["accuracy"], "cer": summary["cer"]}
+        return Validation(total_loss / len(pairs), summary["accuracy"], summary["cer"])
