@@ -88,8 +88,7 @@ def check_folder(args: argparse.Namespace) -> int:
     """Exit status 1 on fatal problems, so scripts can stop before training."""
     import sys
 
-    from seqocr.data.doctor import format_report
-    from seqocr.train.checkup import checkup
+    from seqocr.train.doctor import checkup, format_report
 
     report = checkup(args.data, args.preset, args.model, args.val, args.val_split, args.seed, args.height)
     print(format_report(report), file=sys.stderr if str(args.json) == "-" else sys.stdout)

@@ -6,15 +6,12 @@ nothing is dropped without its reason being written down.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from seqocr.charset import Charset
@@ -60,16 +57,6 @@ class CheckedSamples:
     @property
     def samples(self) -> list[tuple[Path, str]]:
         return [(s.path, s.text) for s in self.kept]
-
-
-def time_steps_of(model: Any) -> TimeSteps:
-    """A model's width -> time steps arithmetic, cached: a folder has few distinct widths."""
-
-    @functools.cache
-    def steps(width: int) -> int:
-        return int(model.output_lengths(torch.tensor([width]))[0])
-
-    return steps
 
 
 def ctc_steps_needed(text: str) -> int:

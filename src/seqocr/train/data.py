@@ -7,12 +7,15 @@ sample left out is listed in the run folder's `excluded.tsv` with its reason.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 
+import torch
+
 from seqocr.charset import DIGITS, Charset
 from seqocr.config import RunConfig, SynthConfig
-from seqocr.data.checks import Excluded, check_samples, time_steps_of
+from seqocr.data.checks import Excluded, TimeSteps, check_samples
 from seqocr.data.datasets import (
     AugmentedSource,
     ConcatSource,
@@ -29,6 +32,16 @@ from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel
 
 VALIDATION_SEED_OFFSET = 1_000_003  # validation strings never share a seed with training
+
+
+def time_steps_of(model: RecognitionModel) -> TimeSteps:
+    """A model's width -> time steps arithmetic, cached: a folder has few distinct widths."""
+
+    @functools.cache
+    def steps(width: int) -> int:
+        return int(model.output_lengths(torch.tensor([width]))[0])
+
+    return steps
 
 
 def resolve_charset(config: RunConfig, split: FolderSplit | None) -> Charset:

@@ -1,7 +1,9 @@
-"""`seqocr doctor`: check a labelled folder before training on it.
+"""`seqocr doctor`: would training take this labelled folder as it is?
 
-Every image is opened and preprocessed once, exactly as training would, so what the
-doctor says fits is what training will accept. Fatal problems (nothing usable, labels
+The folder is checked with the split, preprocessing and model geometry a training run
+would use: the recipe's (default `folder`), or the model's it would start from. Every
+image is opened and preprocessed once by the checks training uses (data/checks.py), so
+what the doctor says fits is what training will accept. Fatal problems (nothing usable, labels
 the model cannot emit, validation characters never seen in training) make the exit
 status non-zero; the rest are warnings. Every excluded sample is listed with its reason.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,10 @@ from seqocr.data.checks import (
     near_duplicates,
 )
 from seqocr.data.folder import split_folder
+from seqocr.models import build_model
+from seqocr.train.data import time_steps_of
+from seqocr.train.initial_weights import read_init, with_init_geometry
+from seqocr.train.presets import preset
 
 
 @dataclass
@@ -71,6 +77,37 @@ class DoctorReport:
             "fatal": self.fatal,
             "warnings": charset_warnings([s.text for s in kept]),
         }
+
+
+def checkup(
+    data: Path,
+    preset_name: str | None = None,
+    model: str | None = None,
+    val: Path | None = None,
+    val_split: float | None = None,
+    seed: int | None = None,
+    height: int | None = None,
+) -> DoctorReport:
+    config = preset(preset_name or "folder")
+    model_charset = None
+    start = model or config.train.init  # training takes the starting model's geometry
+    if start:
+        init = read_init(start)
+        config = with_init_geometry(config, init)
+        model_charset = init.charset.chars if model else None
+    config = replace(
+        config,
+        data=replace(
+            config.data,
+            path=str(data),
+            val_path=str(val) if val else config.data.val_path,
+            val_split=config.data.val_split if val_split is None else val_split,
+        ),
+        train=replace(config.train, seed=config.train.seed if seed is None else seed),
+        preprocess=replace(config.preprocess, height=height or config.preprocess.height),
+    )
+    geometry = build_model(config.model, config.preprocess, num_classes=2)  # its width -> time steps only
+    return diagnose(config, time_steps_of(geometry), model_charset)
 
 
 def diagnose(config: RunConfig, steps: TimeSteps, model_charset: str | None = None) -> DoctorReport:
