@@ -6,19 +6,21 @@ Locating: the reading pool end to end on cells of the cells suite resized to 200
 px (the locator finds the number, then it is read), and on tight crops (default-style
 strings) with `--locate auto` against `--locate off`.
 
-Writes benchmarks/results/speed.json.
+Writes benchmarks/results/speed.json (`--only-locating` replaces its "locating" part).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import time
 
 import numpy as np
 import torch
 
 import seqocr
-from common import write_results
+from common import RESULTS, write_results
 from seqocr.charset import Charset
 from seqocr.config import RunConfig, SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
@@ -114,7 +116,12 @@ def main() -> None:
 
     if args.only_locating:
         locating = {b: locating_rates(args.model, b, args.workers, 2000) for b in ("onnx", "torch")}
-        path = write_results("speed-locating", {"model": args.model, "locating": locating})
+        # one file per benchmark: the locating figures replace their part of speed.json, which
+        # keeps the command and machine of its full run
+        previous = RESULTS / "speed.json"
+        kept = json.loads(previous.read_text()) if previous.is_file() else {"model": args.model}
+        locating_run = {"command": "python " + " ".join(sys.argv), **locating}
+        path = write_results("speed", {**kept, "locating": locating_run})
         print_locating(locating)
         print(f"wrote {path}")
         return
