@@ -99,8 +99,8 @@ def auto_val_split(images: int) -> float:
     """The share held out when none is asked for: 20% of a set of 1,000 images or more
     (at least 200: enough to stop early and to fit a temperature on), none of a smaller
     set. Holding out a fifth of 100 images costs a fifth of the training data and buys a
-    20-image verdict: with it, 100 captchas stopped early at 79.8% held-out accuracy;
-    trained on all 100 for a fixed schedule they read 94.7%."""
+    20-image verdict to stop early on, which stops too soon (docs/results.md, Fine-tuning
+    on small sets)."""
     return 0.2 if images >= SMALL_SET else 0.0
 
 

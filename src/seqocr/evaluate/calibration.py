@@ -101,8 +101,8 @@ def fit_temperature(confidence_at: Callable[[float], list[float]], correct: Sequ
 
 
 # A temperature is fitted only on at least this many validation images. On fewer, the fit
-# follows the few errors it happens to see: fitted on 20 captchas it raised the held-out
-# calibration error from 20.5% to 22.4%, on 108 cheque scans from 6.0% to 7.1%.
+# follows the few errors it happens to see and makes held-out calibration worse
+# (docs/how-it-works.md, Calibration).
 MIN_CALIBRATION_IMAGES = 200
 
 

@@ -66,7 +66,7 @@ def _session(path: str | Path, threads: int) -> Any:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only
     # no busy-waiting between runs: spinning threads take the cores from the Python work
-    # (preprocessing, decoding) between runs; a single image's p50 rose from 2.3 to 5-6 ms
+    # (preprocessing, decoding) between runs (docs/results.md, Speed)
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -2,10 +2,10 @@
 and answering without Nagle's delay under several workers.
 
 uvicorn times out idle keep-alive connections, but not one that trickles its headers or
-body, or declares a Content-Length it never sends (such a connection was still open
-after 70 s). And with `--workers N` uvicorn binds the listening socket itself, with
-`proto` 0, so asyncio leaves TCP_NODELAY off on accepted connections: every kept-alive
-request then waited ~44 ms for the client's delayed ACK (uvicorn issue #3149)."""
+body, or declares a Content-Length it never sends. And with `--workers N` uvicorn binds
+the listening socket itself, with `proto` 0, so asyncio leaves TCP_NODELAY off on
+accepted connections: every kept-alive request then waits for the client's delayed ACK
+(uvicorn issue #3149; the cost is in docs/results.md, Service)."""
 
 from __future__ import annotations
 
