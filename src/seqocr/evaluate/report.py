@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from seqocr.data.images import ImageInput, as_pil
 from seqocr.data.mnist import load_split
 from seqocr.data.suites import folder_or_suites
 from seqocr.errors import SeqocrError
-from seqocr.evaluate.analysis import MISSING, analyse, insights
+from seqocr.evaluate.analysis import MISSING, Confusion, CoveragePoint, Group, Position, analyse, insights
 from seqocr.evaluate.calibration import expected_calibration_error, reliability
 from seqocr.evaluate.curves import curves_png
 from seqocr.evaluate.metrics import summarize
@@ -156,7 +157,7 @@ def _png(plt: Any, fig: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _bars(groups: dict[int, dict[str, Any]], xlabel: str, ylabel: str) -> bytes:
+def _bars(groups: Mapping[int, Group | Position], xlabel: str, ylabel: str) -> bytes:
     plt, fig = _figure(6, 3.2)
     ax = fig.add_subplot(1, 1, 1)
     keys = list(groups)
@@ -167,7 +168,7 @@ def _bars(groups: dict[int, dict[str, Any]], xlabel: str, ylabel: str) -> bytes:
     return _png(plt, fig)
 
 
-def _confusion_matrix(confusions: list[dict[str, Any]], chars: str) -> bytes:
+def _confusion_matrix(confusions: list[Confusion], chars: str) -> bytes:
     labels = list(chars) + [MISSING]
     index = {c: i for i, c in enumerate(labels)}
     matrix = np.zeros((len(labels), len(labels)))
@@ -197,7 +198,7 @@ def _reliability(raw: list[float], calibrated: list[float], correct: list[bool],
     return _png(plt, fig)
 
 
-def _coverage(points: list[dict[str, float]]) -> bytes:
+def _coverage(points: list[CoveragePoint]) -> bytes:
     plt, fig = _figure(5.2, 4.2)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot([100 * p["coverage"] for p in points], [100 * p["error"] for p in points])
