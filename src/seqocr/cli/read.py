@@ -25,22 +25,15 @@ from seqocr.files import reason
 
 
 def add_commands(commands: Any) -> None:
-    predict = commands.add_parser("predict", help="read images, files or folders (JSON lines with --json)")
-    predict.add_argument(
-        "images",
-        nargs="*",
-        help="image files; put names that start with a dash after --: seqocr predict -- -1.png; "
-        "folders are read recursively",
-    )
-    predict.add_argument(
-        "--files-from", metavar="LIST", help="also read the files listed here, one per line (-: stdin)"
-    )
-    predict.add_argument(
-        "--null", "-0", action="store_true", help="names in LIST end with a NUL byte, as find -print0 writes them"
-    )
-    predict.add_argument("--shard", type=shard, metavar="I/N", help="read only every N-th file from the I-th (0-based)")
-    predict.add_argument("--skip-done", type=Path, metavar="OUT.jsonl", help="skip files this JSON lines file answered")
-    predict.add_argument("--out", type=Path, metavar="OUT.jsonl", help="append JSON lines here (implies --json)")
+    _add_predict(commands.add_parser("predict", help="read images, files or folders (JSON lines with --json)"))
+    _add_classify(commands.add_parser("classify", help="read one handwritten digit per image"))
+    _add_eval(commands.add_parser("eval", help="measure a model on a labelled folder"))
+    _add_report(commands.add_parser("report", help="an HTML and Markdown report on a run or model, with insights"))
+    _add_calibrate(commands.add_parser("calibrate", help="fit a model's confidence temperature on labelled data"))
+
+
+def _add_predict(predict: argparse.ArgumentParser) -> None:
+    _add_inputs(predict)
     predict.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     predict.add_argument("--json", action="store_true", help="one JSON object per line")
     predict.add_argument("--batch-size", type=count, default=64)
@@ -72,7 +65,27 @@ def add_commands(commands: Any) -> None:
     predict.add_argument("--no-progress", action="store_true", help="no progress bar for large inputs")
     predict.set_defaults(handler=predict_files)
 
-    classify = commands.add_parser("classify", help="read one handwritten digit per image")
+
+def _add_inputs(predict: argparse.ArgumentParser) -> None:
+    """What `predict` reads, and how a large input is shared out, continued and answered."""
+    predict.add_argument(
+        "images",
+        nargs="*",
+        help="image files; put names that start with a dash after --: seqocr predict -- -1.png; "
+        "folders are read recursively",
+    )
+    predict.add_argument(
+        "--files-from", metavar="LIST", help="also read the files listed here, one per line (-: stdin)"
+    )
+    predict.add_argument(
+        "--null", "-0", action="store_true", help="names in LIST end with a NUL byte, as find -print0 writes them"
+    )
+    predict.add_argument("--shard", type=shard, metavar="I/N", help="read only every N-th file from the I-th (0-based)")
+    predict.add_argument("--skip-done", type=Path, metavar="OUT.jsonl", help="skip files this JSON lines file answered")
+    predict.add_argument("--out", type=Path, metavar="OUT.jsonl", help="append JSON lines here (implies --json)")
+
+
+def _add_classify(classify: argparse.ArgumentParser) -> None:
     classify.add_argument("images", nargs="+", help="image files, one digit each (any size, either polarity)")
     classify.add_argument("--model", default="digit", help="bundled name, checkpoint or run folder")
     classify.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -80,7 +93,8 @@ def add_commands(commands: Any) -> None:
     add_device_options(classify, reading=True)
     classify.set_defaults(handler=classify_files)
 
-    evaluate = commands.add_parser("eval", help="measure a model on a labelled folder")
+
+def _add_eval(evaluate: argparse.ArgumentParser) -> None:
     evaluate.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder")
     evaluate.add_argument("--data", required=True, type=Path, help="folder with labels.tsv or label-named images")
     evaluate.add_argument("--json", type=Path, help="also write the metrics here as JSON (-: standard output)")
@@ -90,14 +104,16 @@ def add_commands(commands: Any) -> None:
     add_device_options(evaluate, reading=True)
     evaluate.set_defaults(handler=evaluate_model)
 
-    report = commands.add_parser("report", help="an HTML and Markdown report on a run or model, with insights")
+
+def _add_report(report: argparse.ArgumentParser) -> None:
     report.add_argument("model", help="a run folder (adds its curves and config), checkpoint, .onnx or bundled name")
     report.add_argument("--data", type=Path, help="a labelled folder (default for digit models: MNIST test strings)")
     report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file (Markdown beside it)")
     add_device_options(report, reading=True)
     report.set_defaults(handler=write_report)
 
-    calibrate = commands.add_parser("calibrate", help="fit a model's confidence temperature on labelled data")
+
+def _add_calibrate(calibrate: argparse.ArgumentParser) -> None:
     calibrate.add_argument("model", help="bundled name, checkpoint or run folder")
     calibrate.add_argument("--data", required=True, type=Path, help="labelled validation images (not the test set)")
     calibrate.add_argument("--out", required=True, type=Path, help="the calibrated checkpoint to write")

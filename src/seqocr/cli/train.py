@@ -20,7 +20,7 @@ from seqocr.cli.options import (
     stages,
     workers_or_auto,
 )
-from seqocr.config import RunConfig
+from seqocr.config import RunConfig, TrainConfig
 from seqocr.errors import SeqocrError
 from seqocr.train.presets import PRESETS
 
@@ -32,6 +32,16 @@ T = TypeVar("T")
 
 def add_commands(commands: Any) -> None:
     train = commands.add_parser("train", help="train a recognizer into a run folder")
+    _add_data_options(train)
+    _add_run_options(train)
+    _add_architecture_options(train)
+    add_synth_options(train, defaults=False)
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.set_defaults(handler=run_training)
+
+
+def _add_data_options(train: argparse.ArgumentParser) -> None:
+    """The recipe, what it trains on and starts from, and how images are prepared."""
     train.add_argument("--preset", choices=sorted(PRESETS), help="a recipe (default: digits, or folder with --data)")
     train.add_argument("--data", type=Path, help="a labelled folder (labels.tsv or label-named images)")
     train.add_argument("--val", type=Path, help="a separate validation folder (default: hold out --val-split)")
@@ -58,6 +68,10 @@ def add_commands(commands: Any) -> None:
         metavar="R",
         help="synthetic digit strings per folder image each epoch (default: 1 under 1,000 images, else 0)",
     )
+
+
+def _add_run_options(train: argparse.ArgumentParser) -> None:
+    """Where the run goes, its schedule and budget, and the machine it trains on."""
     train.add_argument("--out", type=Path, help="run folder (default runs/PRESET)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     train.add_argument(
@@ -90,6 +104,9 @@ def add_commands(commands: Any) -> None:
         help="data worker processes (0: render in the trainer; auto, the GPU default: every core the trainer leaves)",
     )
     add_device_options(train)
+
+
+def _add_architecture_options(train: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--arch",
         help="architecture: crnn (CTC), attention (encoder-decoder), cnn or mlp (one digit; --preset digit), "
@@ -102,9 +119,6 @@ def add_commands(commands: Any) -> None:
     train.add_argument("--sequence", choices=("conv", "lstm"), help="crnn: sequence model after the backbone")
     train.add_argument("--hidden", type=count, help="width of the sequence model (or dense layers)")
     train.add_argument("--dropout", type=fraction, help="dropout in the sequence model and before the output")
-    add_synth_options(train, defaults=False)
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    train.set_defaults(handler=run_training)
 
 
 def run_training(args: argparse.Namespace) -> int:
@@ -129,38 +143,11 @@ def run_training(args: argparse.Namespace) -> int:
 
 def train_config_from(args: argparse.Namespace) -> RunConfig:
     """The preset's RunConfig with every option the user gave applied on top."""
-    from seqocr.device import resolve_device
-    from seqocr.train.presets import auto_workers, preset, threads_beside
+    from seqocr.train.presets import preset
 
     name = args.preset or ("folder" if args.data else "locator" if args.arch == "locator" else "digits")
     config = preset(name)
-    on_gpu = resolve_device(args.device).type == "cuda"
-    # a GPU trains faster than the recipe's two renderers draw: render on every core it leaves
-    workers = auto_workers(on_gpu) if args.workers == "auto" or (args.workers is None and on_gpu) else args.workers
-    overrides = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size or (config.train.batch_size * GPU_BATCH_SCALE if on_gpu else None),
-        "lr": args.lr or (config.train.lr * math.sqrt(GPU_BATCH_SCALE) if on_gpu and not args.batch_size else None),
-        "weight_decay": args.weight_decay,
-        "samples_per_epoch": args.samples_per_epoch,
-        "val_samples": args.val_samples,
-        "patience": args.patience,
-        "seed": args.seed,
-        "max_minutes": args.max_minutes,
-        "threads": args.threads,
-        "workers": workers,
-        "init": args.init,
-        # a new sequence model over an initial model: only its backbone's weights fit
-        "init_backbone": True if args.init and (args.sequence or args.hidden) else None,
-        "ema": args.ema,
-        "device": args.device,
-        "precision": args.precision,
-    }
-    if workers is not None and args.threads is None and config.train.threads:
-        # the preset's threads are the cores its own workers leave: follow the workers asked for
-        overrides["threads"] = threads_beside(workers)
-    default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
-    train_config = _given(config.train, {"out": str(args.out or default_out), **overrides})
+    train_config = _train_options(args, config, name)
     synth = {"min_len": args.min_len, "max_len": args.max_len, "style": args.style, "effects": effects(args) or None}
     data = {
         "path": str(args.data) if args.data else None,
@@ -188,6 +175,41 @@ def train_config_from(args: argparse.Namespace) -> RunConfig:
         model=_given(config.model, model),
         charset=charset,
     )
+
+
+def _train_options(args: argparse.Namespace, config: RunConfig, name: str) -> TrainConfig:
+    """The recipe's training options with the user's on top; on a GPU, larger batches and
+    every core it leaves rendering."""
+    from seqocr.device import resolve_device
+    from seqocr.train.presets import auto_workers, threads_beside
+
+    on_gpu = resolve_device(args.device).type == "cuda"
+    # a GPU trains faster than the recipe's two renderers draw: render on every core it leaves
+    workers = auto_workers(on_gpu) if args.workers == "auto" or (args.workers is None and on_gpu) else args.workers
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size or (config.train.batch_size * GPU_BATCH_SCALE if on_gpu else None),
+        "lr": args.lr or (config.train.lr * math.sqrt(GPU_BATCH_SCALE) if on_gpu and not args.batch_size else None),
+        "weight_decay": args.weight_decay,
+        "samples_per_epoch": args.samples_per_epoch,
+        "val_samples": args.val_samples,
+        "patience": args.patience,
+        "seed": args.seed,
+        "max_minutes": args.max_minutes,
+        "threads": args.threads,
+        "workers": workers,
+        "init": args.init,
+        # a new sequence model over an initial model: only its backbone's weights fit
+        "init_backbone": True if args.init and (args.sequence or args.hidden) else None,
+        "ema": args.ema,
+        "device": args.device,
+        "precision": args.precision,
+    }
+    if workers is not None and args.threads is None and config.train.threads:
+        # the preset's threads are the cores its own workers leave: follow the workers asked for
+        overrides["threads"] = threads_beside(workers)
+    default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
+    return _given(config.train, {"out": str(args.out or default_out), **overrides})
 
 
 def _given(config: T, values: dict[str, Any]) -> T:

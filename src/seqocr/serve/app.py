@@ -82,21 +82,7 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
 
     @app.get("/v1/models", response_model=ModelsResponse)
     async def models() -> ModelsResponse:
-        return ModelsResponse(
-            default=default,
-            models=[
-                ModelInfo(
-                    name=name,
-                    charset=r.charset.chars,
-                    backend=r.backend,
-                    device=str(r.device),
-                    metrics=r.info.metrics,
-                    images_read=counts.read(name)[0],
-                    batches=counts.read(name)[1],
-                )
-                for name, r in recognizers.items()
-            ],
-        )
+        return _models(recognizers, default, counts)
 
     @app.post(
         "/v1/recognize",
@@ -113,39 +99,71 @@ def create_app(recognizers: dict[str, Recognizer], config: ServeConfig, counters
     )
     async def recognize(request: Request) -> JSONResponse:
         """Read one or more images; results come in input order."""
-        name, blobs, sizes = await _parse(request, config)
-        model = name or default
-        if model not in recognizers:
-            shown = model if len(model) <= MAX_NAME_SHOWN else model[:MAX_NAME_SHOWN] + "..."
-            raise HTTPException(404, f"unknown model {shown!r}; available: {', '.join(recognizers)}")
-        recognizer = recognizers[model]
-        height, max_width = recognizer.preprocess.height, recognizer.preprocess.max_width
-        work = sum(min(max_width, -(-w * height // max(1, h))) * height for w, h in sizes)
-        if work > config.max_request_work:
-            # answered late: a client sending such requests in a loop gets few of them answered, and the
-            # event loop is free for everyone else meanwhile
-            await asyncio.sleep(REFUSED_WORK_DELAY_S)
-            _refuse_work(work, config, "from their headers")
-        prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
-        good = [p for p in prepared if not isinstance(p, SeqocrError)]
-        _refuse_work(sum(t.shape[-1] * t.shape[-2] for _, t, _ in good), config, "after preprocessing")
-        read = await batchers[model].read([t for _, t, _ in good], [b for _, _, b in good]) if good else []
-        images = [image for image, _, _ in good]
-        if read and recognizer.locate == "auto" and any(map(recognizer.needs_second_look, images, read)):
-            # the same second look as every other reading path; on the thread pool only when one is needed
-            read = await run_in_threadpool(recognizer.second_looks, images, read)
-        predictions = iter(read)
-        results: list[Answer | ImageError] = [
-            ImageError(error=str(p)) if isinstance(p, SeqocrError) else next(predictions).answer() for p in prepared
-        ]
-        answer = RecognizeResponse(model=model, results=results)
-        return JSONResponse(answer.model_dump(mode="json", exclude_none=True), status_code=200 if good else 422)
+        return await _recognize(request, recognizers, batchers, default, config)
 
     @app.get("/", response_class=HTMLResponse)
     async def page() -> str:
         return resources.files("seqocr.serve").joinpath("page.html").read_text()
 
     return app
+
+
+def _models(recognizers: dict[str, Recognizer], default: str, counts: Counters) -> ModelsResponse:
+    """Each model served, with what the whole service has read with it."""
+    return ModelsResponse(
+        default=default,
+        models=[
+            ModelInfo(
+                name=name,
+                charset=r.charset.chars,
+                backend=r.backend,
+                device=str(r.device),
+                metrics=r.info.metrics,
+                images_read=counts.read(name)[0],
+                batches=counts.read(name)[1],
+            )
+            for name, r in recognizers.items()
+        ],
+    )
+
+
+async def _recognize(
+    request: Request,
+    recognizers: dict[str, Recognizer],
+    batchers: dict[str, MicroBatcher],
+    default: str,
+    config: ServeConfig,
+) -> JSONResponse:
+    """Read one or more images; results come in input order. Each image is decoded and
+    prepared on the thread pool, read by its model's micro-batcher across requests, and
+    given a located second look when it needs one, as every other reading path does."""
+    name, blobs, sizes = await _parse(request, config)
+    model = name or default
+    if model not in recognizers:
+        shown = model if len(model) <= MAX_NAME_SHOWN else model[:MAX_NAME_SHOWN] + "..."
+        raise HTTPException(404, f"unknown model {shown!r}; available: {', '.join(recognizers)}")
+    recognizer = recognizers[model]
+    height, max_width = recognizer.preprocess.height, recognizer.preprocess.max_width
+    work = sum(min(max_width, -(-w * height // max(1, h))) * height for w, h in sizes)
+    if work > config.max_request_work:
+        # answered late: a client sending such requests in a loop gets few of them answered, and the
+        # event loop is free for everyone else meanwhile
+        await asyncio.sleep(REFUSED_WORK_DELAY_S)
+        _refuse_work(work, config, "from their headers")
+    prepared = await run_in_threadpool(_prepare_all, recognizer, blobs, config)
+    good = [p for p in prepared if not isinstance(p, SeqocrError)]
+    _refuse_work(sum(t.shape[-1] * t.shape[-2] for _, t, _ in good), config, "after preprocessing")
+    read = await batchers[model].read([t for _, t, _ in good], [b for _, _, b in good]) if good else []
+    images = [image for image, _, _ in good]
+    if read and recognizer.locate == "auto" and any(map(recognizer.needs_second_look, images, read)):
+        # the same second look as every other reading path; on the thread pool only when one is needed
+        read = await run_in_threadpool(recognizer.second_looks, images, read)
+    predictions = iter(read)
+    results: list[Answer | ImageError] = [
+        ImageError(error=str(p)) if isinstance(p, SeqocrError) else next(predictions).answer() for p in prepared
+    ]
+    answer = RecognizeResponse(model=model, results=results)
+    return JSONResponse(answer.model_dump(mode="json", exclude_none=True), status_code=200 if good else 422)
 
 
 async def _parse(

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,21 +46,7 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
     else:
         folder.refuse_existing()
     tc = config.train
-    if tc.threads > 0:
-        torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    model = build_model(config.model, config.preprocess, 0)
-    if not isinstance(model, Locator):
-        raise SeqocrError(f"--arch {config.model.arch}: not a locator")
-    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
-    schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
-    state = TrainState()  # its best_accuracy is the best box F1
-    if resume:
-        state = restore(folder, model, optimizer, None)
-        folder.keep_metrics_until(state.epoch)
-    else:
-        folder.create(config)
+    model, optimizer, schedule, state = _start(config, folder, resume)
     val_synth = CellSynth(tc.seed + VALIDATION_SEED_OFFSET, "val")
     val_cells = [val_synth.sample(i) for i in range(tc.val_samples)]
     record = Checkpoint(DIGITS, config.model, config.preprocess, weights={}, command=command)
@@ -71,22 +58,8 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
             batch_size=None,
             num_workers=tc.workers,
         )
-        losses, epoch_start, seen = [], time.monotonic(), 0
-        for images, targets, weights in loader:
-            done = schedule.progress(state.step, time.monotonic() - started)
-            if done >= 1.0:
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = schedule.lr(done)
-            loss = model.loss_of(images, targets, weights)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-            state.step += 1
-            seen += len(images)
-            if progress and state.step % 20 == 0:
-                print(f"\repoch {epoch} step {state.step} loss {np.mean(losses[-20:]):.4f}", end="", file=sys.stderr)
+        epoch_start = time.monotonic()
+        losses, seen = _train_epoch(model, optimizer, loader, schedule, state, started, epoch, progress)
         if seen == 0:
             break
         state.seconds = time.monotonic() - started
@@ -107,12 +80,7 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
             "elapsed_s": state.seconds,
         }
         folder.append_metrics(row)
-        metrics = {k: row[k] for k in ("epoch", "val_recall", "val_precision", "val_iou")} | {"val_f1": val.f1}
-        if best:
-            record.holding(model, metrics=metrics).save(folder.best)
-        resume_state = {"optimizer": cpu_state(optimizer.state_dict()), "state": asdict(state)}
-        record.holding(model, metrics=metrics, resume=resume_state).save(folder.last)
-        plot_curves(folder)
+        _save(folder, record, model, optimizer, state, row, best)
         print(
             f"\repoch {epoch}: loss {row['train_loss']:.4f}  recall {100 * val.recall:.2f}%  precision "
             f"{100 * val.precision:.2f}%  IoU {val.mean_iou:.3f}{'  (best)' if best else ''}",
@@ -125,6 +93,79 @@ def train_locator(config: RunConfig, resume: bool = False, progress: bool = True
             print(f"schedule complete after {state.seconds / 60:.1f} min", file=sys.stderr)
             break
     return folder.best
+
+
+def _start(
+    config: RunConfig, folder: RunFolder, resume: bool
+) -> tuple[Locator, torch.optim.Optimizer, OneCycle, TrainState]:
+    """The network, its optimizer and schedule, and the counters: fresh (the run folder
+    created) or the run's `last.pt`."""
+    tc = config.train
+    if tc.threads > 0:
+        torch.set_num_threads(tc.threads)
+    torch.manual_seed(tc.seed)
+    model = build_model(config.model, config.preprocess, 0)
+    if not isinstance(model, Locator):
+        raise SeqocrError(f"--arch {config.model.arch}: not a locator")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    steps_per_epoch = -(-tc.samples_per_epoch // tc.batch_size)
+    schedule = OneCycle(tc.lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
+    state = TrainState()  # its best_accuracy is the best box F1
+    if resume:
+        state = restore(folder, model, optimizer, None)
+        folder.keep_metrics_until(state.epoch)
+    else:
+        folder.create(config)
+    return model, optimizer, schedule, state
+
+
+def _train_epoch(
+    model: Locator,
+    optimizer: torch.optim.Optimizer,
+    loader: DataLoader,
+    schedule: OneCycle,
+    state: TrainState,
+    started: float,
+    epoch: int,
+    progress: bool,
+) -> tuple[list[float], int]:
+    """One pass over `loader` (ended early when the schedule is complete): each step's
+    loss, and the cells seen."""
+    losses, seen = [], 0
+    for images, targets, weights in loader:
+        done = schedule.progress(state.step, time.monotonic() - started)
+        if done >= 1.0:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = schedule.lr(done)
+        loss = model.loss_of(images, targets, weights)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+        state.step += 1
+        seen += len(images)
+        if progress and state.step % 20 == 0:
+            print(f"\repoch {epoch} step {state.step} loss {np.mean(losses[-20:]):.4f}", end="", file=sys.stderr)
+    return losses, seen
+
+
+def _save(
+    folder: RunFolder,
+    record: Checkpoint,
+    model: Locator,
+    optimizer: torch.optim.Optimizer,
+    state: TrainState,
+    row: dict[str, Any],
+    best: bool,
+) -> None:
+    """`best.pt` when the box F1 improved, `last.pt` (all to resume) always, and the curves."""
+    metrics = {k: row[k] for k in ("epoch", "val_recall", "val_precision", "val_iou")} | {"val_f1": row["val_accuracy"]}
+    if best:
+        record.holding(model, metrics=metrics).save(folder.best)
+    resume_state = {"optimizer": cpu_state(optimizer.state_dict()), "state": asdict(state)}
+    record.holding(model, metrics=metrics, resume=resume_state).save(folder.last)
+    plot_curves(folder)
 
 
 class CellBatches(IterableDataset):

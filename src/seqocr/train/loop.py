@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -105,18 +106,7 @@ def _train(
     run = _prepare(config, resume, device, processes, say)
     config, folder, charset, model, data = run.config, run.folder, run.charset, run.model, run.data
     tc = config.train
-    precision = resolve_precision(tc.precision, device)
-    model.to(device)
-    averaged = averaged_weights(model, tc.ema)
-    peak_lr = tc.lr * math.sqrt(processes.world)
-    stepper = Stepper(model, charset, replace(tc, lr=peak_lr), device, precision, processes, averaged)
-    steps_per_epoch = -(-(data.samples_per_epoch // processes.world) // tc.batch_size)
-    schedule = OneCycle(peak_lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
-    state = restore(folder, model, stepper.optimizer, averaged) if resume else TrainState()
-    if resume and processes.main:
-        folder.keep_metrics_until(state.epoch)
-    if device.type != "cpu" or processes.several:
-        say(f"training on {device} at precision {precision}, {processes.world} process(es)")
+    stepper, schedule, state, averaged = _start(run, device, processes, resume, say)
     val_set = ValidationSet(
         EncodedDataset(data.validation, config.preprocess, charset) if data.validation is not None else None,
         tc.batch_size,
@@ -124,13 +114,7 @@ def _train(
     record = Checkpoint(charset, config.model, config.preprocess, weights={}, command=command)  # weights: each save
     started = time.monotonic() - state.seconds
     for epoch in range(state.epoch + 1, tc.epochs + 1):
-        batches = WidthBucketedBatches(
-            EncodedDataset(data.epoch_source(epoch), config.preprocess, charset),
-            tc.batch_size,
-            tc.seed + epoch,
-            rank=processes.rank,
-            world=processes.world,
-        )
+        batches = _epoch_batches(config, data, charset, epoch, processes)
         epoch_start = time.monotonic()
         loader = epoch_loader(batches, tc.workers, pin=device.type == "cuda")
         train_loss, seen = _train_epoch(
@@ -154,23 +138,58 @@ def _train(
             save_epoch(folder, record, row, model, averaged, stepper.optimizer, state, best)
             _report(epoch, row, best)
         processes.wait()  # every process goes on from the checkpoint rank 0 saved
-        if state.stale_epochs >= tc.patience:
-            say(f"early stop: no improvement for {tc.patience} epochs")
-            break
-        if done >= 1.0:
-            say(f"schedule complete after {state.seconds / 60:.1f} min")
-            break
-        if pause_after and processes.max(time.monotonic() - piece_started) >= 60 * pause_after:
-            say(
-                f"paused at epoch {epoch} ({state.seconds / 60:.1f} min in all): "
-                f"continue with --resume --out {folder.root}"
-            )
+        paused = bool(pause_after) and processes.max(time.monotonic() - piece_started) >= 60 * pause_after
+        if stop := _why_stop(state, tc.patience, done, paused, folder):
+            say(stop)
             break
     if processes.main and folder.best.is_file():
         start_temperature = run.init.temperature if run.init is not None else _init_temperature(config)
         calibrate_best(folder, config, charset, val_set, start_temperature)
     processes.wait()
     return folder.best
+
+
+def _start(
+    run: Run, device: torch.device, processes: Processes, resume: bool, say: Callable[[str], None]
+) -> tuple[Stepper, OneCycle, TrainState, AveragedModel | None]:
+    """The optimizer's stepper, the schedule, and the counters (and weights, and their
+    average) of a fresh run or of the run's `last.pt`."""
+    tc, model = run.config.train, run.model
+    precision = resolve_precision(tc.precision, device)
+    model.to(device)
+    averaged = averaged_weights(model, tc.ema)
+    peak_lr = tc.lr * math.sqrt(processes.world)
+    stepper = Stepper(model, run.charset, replace(tc, lr=peak_lr), device, precision, processes, averaged)
+    steps_per_epoch = -(-(run.data.samples_per_epoch // processes.world) // tc.batch_size)
+    schedule = OneCycle(peak_lr, total_steps=tc.epochs * steps_per_epoch, total_seconds=60 * tc.max_minutes)
+    state = restore(run.folder, model, stepper.optimizer, averaged) if resume else TrainState()
+    if resume and processes.main:
+        run.folder.keep_metrics_until(state.epoch)
+    if device.type != "cpu" or processes.several:
+        say(f"training on {device} at precision {precision}, {processes.world} process(es)")
+    return stepper, schedule, state, averaged
+
+
+def _epoch_batches(
+    config: RunConfig, data: TrainingData, charset: Charset, epoch: int, processes: Processes
+) -> WidthBucketedBatches:
+    """This process's share of the epoch's samples, in batches of similar width."""
+    dataset = EncodedDataset(data.epoch_source(epoch), config.preprocess, charset)
+    return WidthBucketedBatches(
+        dataset, config.train.batch_size, config.train.seed + epoch, rank=processes.rank, world=processes.world
+    )
+
+
+def _why_stop(state: TrainState, patience: int, done: float, paused: bool, folder: RunFolder) -> str | None:
+    """Why the run ends after this epoch, in words; None while it goes on."""
+    if state.stale_epochs >= patience:
+        return f"early stop: no improvement for {patience} epochs"
+    if done >= 1.0:
+        return f"schedule complete after {state.seconds / 60:.1f} min"
+    if paused:
+        minutes = state.seconds / 60
+        return f"paused at epoch {state.epoch} ({minutes:.1f} min in all): continue with --resume --out {folder.root}"
+    return None
 
 
 def _metrics_row(
