@@ -9,7 +9,11 @@ model's metadata, so an .onnx file loads on its own.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -137,7 +141,7 @@ def _trace(model: RecognitionModel, path: Path, channels: int, height: int) -> N
     wrapper = _WithLengths(model).eval()
     images = torch.rand(2, channels, height, 96)
     widths = torch.tensor([96, 57])
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _native_stderr_dropped():
         warnings.simplefilter("ignore")  # tracer notes about shapes, covered by the check
         torch.onnx.export(
             wrapper,
@@ -154,6 +158,22 @@ def _trace(model: RecognitionModel, path: Path, channels: int, height: int) -> N
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+@contextmanager
+def _native_stderr_dropped() -> Iterator[None]:
+    """Drop what torch's C++ side writes to stderr meanwhile: the exporter notes that it
+    cannot infer the shapes of a BiLSTM's packed sequences ("prim::PackPadded"), which
+    the check on real and random images covers. Python errors still raise as usual."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as sink:
+            os.dup2(sink.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _quantize(path: Path) -> None:
