@@ -1,18 +1,20 @@
 """What a network's size costs in speed: multiply-adds per image against images/s, for the
 CRNN at several widths and input heights (random weights: speed does not depend on them).
 
-    python benchmarks/network_size.py [-n 2048]
+    python benchmarks/network_size.py [-n 2048] [--only TEXT]
 
 Each candidate goes through the real path: a checkpoint file, `seqocr.load(..., "onnx")`
 (exported and checked against PyTorch), then `seqocr bench`'s measurement on
 default-style 1-10 digit strings of MNIST test digits. Shows how small a network must be
 for a given throughput on this CPU, and how much of the time preprocessing takes.
-Writes benchmarks/results/network_size.json.
+Writes benchmarks/results/network_size.json (`--only`: the candidates whose name holds
+TEXT, the others' figures kept as they were).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import seqocr
-from common import write_results
+from common import RESULTS, write_results
 from seqocr.charset import DIGITS
 from seqocr.checkpoint import write_payload
 from seqocr.config import ModelConfig, PreprocessConfig, to_dict
@@ -39,6 +41,9 @@ CANDIDATES = {  # name -> (model, preprocessing)
         ModelConfig(stem=12, stages=((24, 2, 2), (40, 2, 1), (64, 2, 1)), hidden=96),
         PreprocessConfig(),
     ),
+    # a sequence model with context over the default backbone (the digits model's candidates)
+    "h32, BiLSTM 128, 1 layer": (ModelConfig(sequence="lstm", hidden=128, layers=1), PreprocessConfig()),
+    "h32, BiLSTM 128, 2 layers": (ModelConfig(sequence="lstm", hidden=128, layers=2), PreprocessConfig()),
 }
 
 
@@ -56,12 +61,16 @@ def multiply_adds(model: torch.nn.Module, tensors: list[torch.Tensor]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=2048, help="images for the batch-64 measurement")
+    parser.add_argument("--only", default="", help="measure only the candidates whose name holds this text")
     args = parser.parse_args()
 
     images = bench_images(None, args.n)
     folder = Path(tempfile.mkdtemp(prefix="seqocr-network-size-"))
-    results = {}
+    previous = RESULTS / "network_size.json"
+    results = json.loads(previous.read_text())["candidates"] if args.only and previous.is_file() else {}
     for index, (name, (model_config, preprocess)) in enumerate(CANDIDATES.items()):
+        if args.only not in name:
+            continue
         torch.manual_seed(0)
         model = build_model(model_config, preprocess, DIGITS.num_classes).eval()
         path = folder / f"candidate-{index}.pt"
