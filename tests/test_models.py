@@ -33,7 +33,7 @@ def test_output_lengths_match_the_real_time_steps(model, width):
     assert model.output_lengths(torch.tensor([width])).item() == steps
 
 
-def test_every_parameter_gets_a_finite_gradient(model):
+def test_every_sequence_model_passes_a_finite_gradient_to_every_parameter(model):
     model.train()
     logits = model(torch.rand(2, 1, 32, 80), torch.tensor([80, 64]))
     logits.log_softmax(-1).mean().backward()

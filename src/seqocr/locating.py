@@ -12,7 +12,6 @@ speed.
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from scipy import ndimage
 from seqocr.checkpoint import Checkpoint
 from seqocr.data.transform import INK_LEVEL, flatten_alpha, mostly_light
 from seqocr.errors import SeqocrError
+from seqocr.files import atomic_path
 from seqocr.models.locator import STRIDE, Locator
 from seqocr.paths import cache_dir
 from seqocr.pretrained import resolve_model
@@ -217,14 +217,12 @@ def _onnx_session(model: Locator, checkpoint: Path) -> Any:
     try:
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), atomic_path(path) as tmp:
                 warnings.simplefilter("ignore")
                 torch.onnx.export(
                     model, (torch.from_numpy(probe),), str(tmp), input_names=["images"], output_names=["logits"],
                     dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}}, opset_version=17, dynamo=False,
                 )  # fmt: skip
-            os.replace(tmp, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         options.log_severity_level = 3
