@@ -1,9 +1,11 @@
-"""`seqocr serve` (the HTTP service) and `seqocr models` (the bundled models)."""
+"""`seqocr serve` (the HTTP service), `seqocr review` (labelling a folder in a page) and
+`seqocr models` (the bundled models)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from seqocr.cli.options import add_device_options, add_locate_option, count, non_negative_int, positive_float
@@ -50,8 +52,29 @@ def add_commands(commands: Any) -> None:
     add_locate_option(serve)
     serve.set_defaults(handler=run_service)
 
+    review = commands.add_parser(
+        "review", help="label a folder's images in a local page, the ones the model doubts first"
+    )
+    review.add_argument("folder", type=Path, help="the images to label; answers go to its labels.tsv")
+    review.add_argument("--model", default="digits", help="bundled name, checkpoint or run folder that reads them")
+    review.add_argument("--charset", default="", help="refuse labels with other characters (default: any)")
+    review.add_argument("--host", default="127.0.0.1", help="the page's address (default: this machine only)")
+    review.add_argument("--port", type=non_negative_int, default=8001)
+    add_device_options(review, reading=True)
+    add_locate_option(review)
+    review.set_defaults(handler=run_review)
+
     models = commands.add_parser("models", help="list bundled models")
     models.set_defaults(handler=list_models)
+
+
+def run_review(args: argparse.Namespace) -> int:
+    from seqocr.loading import load
+    from seqocr.serve.review import run_review as review
+
+    recognizer = load(args.model, device=args.device, precision=args.precision, locate=args.locate)
+    review(args.folder, recognizer, args.charset, args.host, args.port)
+    return 0
 
 
 def run_service(args: argparse.Namespace) -> int:
