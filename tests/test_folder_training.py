@@ -19,7 +19,7 @@ from seqocr.data.folder import split_folder
 from seqocr.data.transform import preprocess
 from seqocr.loading import load
 from seqocr.models import build_model
-from seqocr.train.initial_weights import load_initial_weights, with_init_geometry
+from seqocr.train.initial_weights import choose_start, load_initial_weights, with_init_geometry
 
 QUICK = ["--epochs", "1", "--max-minutes", "0", "--workers", "0", "--no-progress", "--batch-size", "16"]
 
@@ -47,7 +47,10 @@ def test_a_folder_run_infers_the_charset_and_lists_what_it_excluded(tmp_path, mi
     assert config["charset"] == "".join(sorted(set("".join(labels + ["broken", "toolongforthis"]))))
     excluded = (out / "excluded.tsv").read_text()
     assert "broken.png\t" in excluded and "toolongforthis.png\tlabel 'toolongforthis' needs 15 time steps" in excluded
-    assert "excluded 2 samples" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "excluded 2 samples" in err
+    # no --init: the bundled reader that covers the most of the labels' characters, said and recorded
+    assert config["train"]["init"] == "captcha" and "starting from the bundled 'captcha' model" in err
     assert load(out).model.head.out_features == len(config["charset"]) + 1  # a row per character and the blank
 
 
@@ -100,6 +103,20 @@ def test_a_new_sequence_model_over_an_initial_model_keeps_only_its_backbone(digi
     assert "backbone" in message and "start fresh" in message
     plain = build_parser().parse_args(["train", "--init", "digits"])
     assert not train_config_from(plain).train.init_backbone  # the whole model, as before
+
+
+def test_a_folder_starts_from_the_bundled_reader_that_covers_its_labels_unless_told_otherwise(captcha_folder):
+    assert choose_start(Charset("0123456789"))[0] == "digits"
+    assert choose_start(Charset("2345678bcdefgmnpwxy"))[0] == "captcha"
+    assert choose_start(Charset("XYZ"))[0] == "digits"  # nothing shared: the digits model knows strokes
+    data = ["train", "--data", str(captcha_folder)]
+    assert train_config_from(build_parser().parse_args(data)).train.init == "auto"
+    assert train_config_from(build_parser().parse_args([*data, "--init", "none"])).train.init == ""
+    assert train_config_from(build_parser().parse_args([*data, "--init", "digits"])).train.init == "digits"
+    own = train_config_from(build_parser().parse_args([*data, "--arch", "attention"]))
+    assert own.train.init == "" and own.model.arch == "attention"  # a network of its own starts from scratch
+    digits_recipe = train_config_from(build_parser().parse_args(["train"]))
+    assert digits_recipe.train.init == ""  # synthetic strings: the recipe as it was
 
 
 def test_init_from_the_bundled_digits_model_trains_on_a_new_charset(tmp_path, captcha_folder, capsys):

@@ -124,7 +124,9 @@ class TrainConfig:
     threads: int = 0  # 0: use torch's default (all cores)
     workers: int = 1  # processes drawing synthetic samples while the model trains
     max_minutes: float = 18.0  # time budget; the LR schedule spans it (0: steps only)
-    init: str = ""  # start from this model's weights (a bundled name, checkpoint or run folder)
+    # start from this model's weights (a bundled name, checkpoint or run folder); "": from
+    # scratch; "auto": the bundled reader that best covers the labels' charset (train/initial_weights.py)
+    init: str = ""
     # with `init`: take only its backbone; the sequence model asked for and the head start fresh
     init_backbone: bool = False
     ema: float = 0.0  # decay of an exponential moving average of the weights, validated and kept (0: off)

@@ -22,6 +22,7 @@ from seqocr.cli.options import (
 )
 from seqocr.config import RunConfig, TrainConfig
 from seqocr.errors import SeqocrError
+from seqocr.train.initial_weights import AUTO
 from seqocr.train.presets import PRESETS
 
 # On a GPU the default batch is this many times the recipe's, and the learning rate
@@ -54,7 +55,7 @@ def _add_data_options(train: argparse.ArgumentParser) -> None:
     train.add_argument(
         "--init",
         help="start from this model: a bundled name, checkpoint or run folder (with --sequence or --hidden: its "
-        "backbone)",
+        "backbone); none: from scratch (default with --data: the bundled reader that best covers the labels)",
     )
     train.add_argument(
         "--ema", type=fraction, help="keep a moving average of the weights with this decay, e.g. 0.999 (default off)"
@@ -198,7 +199,7 @@ def _train_options(args: argparse.Namespace, config: RunConfig, name: str) -> Tr
         "max_minutes": args.max_minutes,
         "threads": args.threads,
         "workers": workers,
-        "init": args.init,
+        "init": _init(args, config),
         # a new sequence model over an initial model: only its backbone's weights fit
         "init_backbone": True if args.init and (args.sequence or args.hidden) else None,
         "ema": args.ema,
@@ -210,6 +211,18 @@ def _train_options(args: argparse.Namespace, config: RunConfig, name: str) -> Tr
         overrides["threads"] = threads_beside(workers)
     default_out = Path("runs") / (args.data.name if args.data and not args.preset else name)
     return _given(config.train, {"out": str(args.out or default_out), **overrides})
+
+
+def _init(args: argparse.Namespace, config: RunConfig) -> str | None:
+    """`--init`, with "none" meaning from scratch; the recipe's automatic start gives way
+    to scratch when the user asks for a network or input geometry of their own."""
+    if args.init is not None:
+        return "" if args.init.lower() == "none" else args.init
+    own_geometry = any(
+        getattr(args, option) is not None
+        for option in ("arch", "stem", "stages", "sequence", "hidden", "dropout", "height", "channels")
+    )
+    return "" if config.train.init == AUTO and own_geometry else None
 
 
 def _given(config: T, values: dict[str, Any]) -> T:

@@ -29,10 +29,10 @@ from seqocr.data.checks import (
     check_samples,
     near_duplicates,
 )
-from seqocr.data.folder import split_folder
+from seqocr.data.folder import read_folder, split_folder
 from seqocr.models import build_model
 from seqocr.train.data import time_steps_of
-from seqocr.train.initial_weights import read_init, with_init_geometry
+from seqocr.train.initial_weights import AUTO, choose_start, read_init, with_init_geometry
 from seqocr.train.presets import preset
 
 
@@ -91,6 +91,8 @@ def checkup(
     config = preset(preset_name or "folder")
     model_charset = None
     start = model or config.train.init  # training takes the starting model's geometry
+    if start == AUTO:
+        start = choose_start(Charset.from_labels([text for _, text in read_folder(data).samples]))[0]
     if start:
         init = read_init(start)
         config = with_init_geometry(config, init)

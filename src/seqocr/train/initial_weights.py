@@ -19,9 +19,29 @@ from seqocr.checkpoint import Checkpoint
 from seqocr.config import RunConfig
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel
-from seqocr.pretrained import resolve_model
+from seqocr.pretrained import bundled_models, resolve_model
 
 BACKBONE = "backbone."  # the state-dict prefix of a CRNN's or attention model's backbone
+
+
+AUTO = "auto"  # the folder recipe's start: the bundled reader that best covers the folder's charset
+
+
+def choose_start(charset: Charset) -> tuple[str, str]:
+    """The bundled reader sharing the most characters with `charset` (`digits` on a tie),
+    and why, in words. Starting from one beats scratch on every small set measured: CTC
+    leaves its all-blank plateau at once, and strokes and alignment are known
+    (docs/results.md, Fine-tuning on small sets)."""
+    shared = {}
+    for name in bundled_models():
+        checkpoint = Checkpoint.load(resolve_model(name))
+        if checkpoint.model.arch in ("crnn", "attention"):  # readers of strings, not classifiers or locators
+            shared[name] = len(set(checkpoint.charset.chars) & set(charset.chars))
+    best = max(shared, key=lambda name: (shared[name], name == "digits"))
+    return best, (
+        f"starting from the bundled {best!r} model: it reads {shared[best]} of the {len(charset.chars)} characters "
+        "of these labels (--init none trains from scratch, --init MODEL starts from another)"
+    )
 
 
 def read_init(name_or_path: str) -> Checkpoint:

@@ -41,7 +41,7 @@ from seqocr.run_folder import RunFolder
 from seqocr.train.averaging import averaged_weights, kept_weights
 from seqocr.train.data import TrainingData, resolve_charset
 from seqocr.train.distributed import Processes, join_processes, leave_processes
-from seqocr.train.initial_weights import load_initial_weights, read_init, with_init_geometry
+from seqocr.train.initial_weights import AUTO, choose_start, load_initial_weights, read_init, with_init_geometry
 from seqocr.train.keeping import TrainState, calibrate_best, count_epoch, improves, restore, save_epoch
 from seqocr.train.schedule import OneCycle
 from seqocr.train.step import Stepper
@@ -221,11 +221,15 @@ def _prepare(
         )
     else:
         folder.refuse_existing()
+    split = split_folder(config.data, config.train.seed) if config.data.path else None
+    charset = resolve_charset(config, split)
+    if config.train.init == AUTO and not resume:
+        start, why = choose_start(charset)
+        say(why)
+        config = replace(config, train=replace(config.train, init=start))  # config.json: the start chosen
     init = read_init(config.train.init) if config.train.init and not resume else None
     if init is not None:
         config = with_init_geometry(config, init)
-    split = split_folder(config.data, config.train.seed) if config.data.path else None
-    charset = resolve_charset(config, split)
     if split is not None and not config.charset and not resume:
         labels = [text for _, text in split.train + split.val]
         say(f"charset {charset.chars!r}: inferred from {len(labels)} labels")

@@ -10,6 +10,7 @@ from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, 
 from seqocr.data.captcha import captcha_dir
 from seqocr.errors import SeqocrError
 from seqocr.train.distributed import processes_on_this_machine
+from seqocr.train.initial_weights import AUTO
 
 
 def digits() -> RunConfig:
@@ -38,13 +39,17 @@ def threads_beside(workers: int) -> int:
 
 def folder() -> RunConfig:
     """A labelled folder of a hundred to many thousand images (`--data DIR`): the charset
-    read from the labels, augmentation every epoch, and a BiLSTM, which reads touching
-    and overlapping characters better than local convolutions. A set of 1,000 images or
+    read from the labels, augmentation every epoch, and a start from the bundled reader
+    that best covers that charset, with its network (`init="auto"`). Asked for another
+    architecture or geometry, or `--init none`, it trains from scratch: a BiLSTM, which
+    reads touching and overlapping characters better than local convolutions. A set of 1,000 images or
     more holds 20% out for validation with the run's seed; a smaller one trains on all
     its images, with as many synthetic digit strings beside them when the charset holds
     the digits (data/folder.py, train/data.py)."""
     return RunConfig(
-        train=TrainConfig(out="runs/folder", epochs=400, batch_size=32, lr=2e-3, patience=60, max_minutes=15.0),
+        train=TrainConfig(
+            out="runs/folder", epochs=400, batch_size=32, lr=2e-3, patience=60, max_minutes=15.0, init=AUTO
+        ),
         model=ModelConfig(sequence="lstm", hidden=128, layers=2, dropout=0.25),
         data=DataConfig(),
         charset="",
