@@ -1,6 +1,7 @@
 """`seqocr review`: the images the model doubts first, answers saved at once, only the
 folder's own images served, one review per folder, and a keyboard-first page."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,8 @@ class Client:
     def get(self, url: str, params: dict | None = None) -> httpx.Response:
         return anyio.run(self._call, "GET", url, params, None)
 
-    def post(self, url: str, json: dict) -> httpx.Response:
-        return anyio.run(self._call, "POST", url, None, json)
+    def post(self, url: str, json: dict | None = None, params: dict | None = None) -> httpx.Response:
+        return anyio.run(self._call, "POST", url, params, json)
 
     async def _call(self, method: str, url: str, params: dict | None, json: dict | None) -> httpx.Response:
         transport = httpx.ASGITransport(app=self.app)
@@ -69,6 +70,32 @@ def test_the_least_confident_come_first_and_each_answer_is_on_disk_at_once(unlab
     assert client.post("/review/answer", json={"name": first, "text": "1"}).status_code == 400  # answered already
     state = client.get("/review/queue").json()
     assert state["waiting"] == 8 and state["answered"] == 2 and state["items"][0]["name"] == third
+    queue.close()
+
+
+def test_the_page_trains_on_the_labels_so_far_then_reads_what_is_left_with_the_new_model(unlabelled, digits_model):
+    queue, client = review_app(unlabelled, digits_model)
+    refused = client.post("/review/train", params={"minutes": 0.05})
+    assert refused.status_code == 409 and "nothing is labelled yet" in refused.json()["detail"]
+    for item in client.get("/review/queue").json()["items"][:3]:
+        assert (
+            client.post("/review/answer", json={"name": item["name"], "text": item["text"] or "0"}).status_code == 200
+        )
+    assert client.post("/review/train", params={"minutes": 0.05}).json()["state"] == "running"
+    assert client.post("/review/train").status_code == 409  # one run at a time
+    assert client.post("/review/use-trained").status_code == 409  # not finished yet
+    deadline = time.monotonic() + 180
+    while (state := client.get("/review/train").json())["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state["state"] == "done" and state["epoch"] >= 1, state
+    run = Path(state["run"])
+    assert run.parent.name == ".seqocr-review" and (run / "best.pt").is_file()
+    assert json.loads((run / "config.json").read_text())["train"]["init"] == digits_model.info.path
+    used = client.post("/review/use-trained").json()
+    assert used["waiting"] == 7 and used["model"] == str(run / "best.pt")
+    assert "curves.png" not in str(queue.images)  # the run's files are not images to label
+    items = client.get("/review/queue").json()["items"]
+    assert [i["confidence"] for i in items] == sorted(i["confidence"] for i in items)
     queue.close()
 
 

@@ -6,6 +6,10 @@ first: the image, the reading, its confidence and the box where the number was f
 Enter accepts the reading, typing replaces it, Escape skips, Ctrl+Enter marks the image
 unreadable.
 
+The page can also train on what is labelled so far (`seqocr train --init MODEL --data
+DIR`, in its own process, into DIR/.seqocr-review/run-N), show the run's progress, and
+then read the images left with the new model and sort them again.
+
 Each answer is appended to DIR/labels.tsv at once, one line written and synced to disk
 (unreadable images go to DIR/unreadable.tsv), so a killed browser or server loses at
 most the image on screen, and labels already there are never rewritten. One review at a
@@ -17,7 +21,9 @@ resolve outside the folder (symlinks) are not listed.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from importlib import resources
@@ -27,13 +33,16 @@ from typing import IO, Any
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from seqocr.data.folder import HEADER, IMAGE_SUFFIXES, LABELS_FILE
 from seqocr.errors import SeqocrError
+from seqocr.loading import load
 from seqocr.recognizer import Recognizer
 
 UNREADABLE_FILE = "unreadable.tsv"
 LOCK_FILE = ".seqocr-review.lock"
+RUNS = ".seqocr-review"  # the page's training runs, inside the folder (hidden: never listed as images)
 PAGE_ITEMS = 200  # the most items one queue request returns
 
 
@@ -69,15 +78,58 @@ class ReviewQueue:
         if not self.images:
             raise SeqocrError(f"{folder}: no images to review")
         answered = self._answered(say)
-        pending = [name for name in self.images if name not in answered]
-        say(f"reading {len(pending)} images ({len(answered)} answered before) with {recognizer.info.path}")
-        read = recognizer.read([(self.images[name], name) for name in pending])
+        self.answered = len(answered)
+        self.recognizer = recognizer
+        self.pending = self._read([name for name in self.images if name not in answered], say)
+        self.training: subprocess.Popen[bytes] | None = None
+        self.run: Path | None = None
+
+    def _read(self, names: list[str], say: Any) -> list[Item]:
+        """`names` read by the current model, least confident first."""
+        say(f"reading {len(names)} images ({self.answered} answered) with {self.recognizer.info.path}")
+        read = self.recognizer.read([(self.images[name], name) for name in names])
         items = [
             Item(name, "", 0.0, None, str(r)) if isinstance(r, SeqocrError) else Item(name, r.text, r.confidence, r.box)
-            for name, r in zip(pending, read, strict=True)
+            for name, r in zip(names, read, strict=True)
         ]
-        self.pending = sorted(items, key=lambda item: item.confidence)
-        self.answered = len(answered)
+        return sorted(items, key=lambda item: item.confidence)
+
+    def train(self, minutes: float) -> Path:
+        """Start `seqocr train --init MODEL --data FOLDER` on the labels so far, in its own process."""
+        if self.training is not None and self.training.poll() is None:
+            raise SeqocrError("a training run is already going on")
+        if not (self.folder / LABELS_FILE).is_file():
+            raise SeqocrError("nothing is labelled yet: label some images first")
+        runs = self.folder / RUNS
+        runs.mkdir(exist_ok=True)
+        self.run = runs / f"run-{len(list(runs.glob('run-*'))) + 1}"
+        model, data = self.recognizer.info.path, str(self.folder)
+        command = [sys.executable, "-m", "seqocr", "train", "--init", model, "--data", data,
+                   "--out", str(self.run), "--max-minutes", str(minutes), "--no-progress"]  # fmt: skip
+        log = open(runs / f"{self.run.name}.log", "wb")  # noqa: SIM115 (the child writes it; closed with it)
+        self.training = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self.run
+
+    def training_state(self) -> dict[str, Any]:
+        """The page's run: idle, running (with its last epoch's figures), done or failed."""
+        if self.training is None or self.run is None:
+            return {"state": "idle"}
+        code = self.training.poll()
+        rows = (self.run / "metrics.jsonl").read_text().splitlines() if (self.run / "metrics.jsonl").is_file() else []
+        last = json.loads(rows[-1]) if rows else {}
+        state = "running" if code is None else "done" if code == 0 else "failed"
+        log = self.run.with_suffix(".log")
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if state == "failed" and log.is_file() else []
+        return {"state": state, "run": str(self.run), "epoch": last.get("epoch"), "train_loss": last.get("train_loss"),
+                "val_accuracy": last.get("val_accuracy"), "error": tail[0] if tail else None}  # fmt: skip
+
+    def use_trained(self, say: Any = print) -> None:
+        """Read the images left with the run's best weights, and sort them again."""
+        if self.training_state()["state"] != "done" or self.run is None:
+            raise SeqocrError("no finished training run to use")
+        self.recognizer = load(self.run, device="cpu", locate=self.recognizer.locate)
+        self.pending = self._read([item.name for item in self.pending], say)
 
     def close(self) -> None:
         """Let another review take the folder."""
@@ -145,6 +197,26 @@ def add_review(app: FastAPI, queue: ReviewQueue) -> None:
             raise HTTPException(404, "not an image of the folder under review")
         return FileResponse(path)
 
+    @app.post("/review/train")
+    async def train(minutes: float = 5.0) -> dict[str, Any]:
+        try:
+            queue.train(min(max(minutes, 0.05), 120.0))
+        except SeqocrError as error:
+            raise HTTPException(409, str(error)) from None
+        return queue.training_state()
+
+    @app.get("/review/train")
+    async def training() -> dict[str, Any]:
+        return queue.training_state()
+
+    @app.post("/review/use-trained")
+    async def use_trained() -> dict[str, Any]:
+        try:
+            await run_in_threadpool(queue.use_trained, lambda line: None)
+        except SeqocrError as error:
+            raise HTTPException(409, str(error)) from None
+        return {"waiting": len(queue.pending), "answered": queue.answered, "model": queue.recognizer.info.path}
+
     @app.post("/review/answer")
     async def answer(given: Answer) -> dict[str, int]:
         try:
@@ -161,6 +233,8 @@ def _listing(folder: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
         if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
             continue
         name = path.relative_to(folder).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue  # hidden: the page's own training runs, editors' and systems' files
         if any(c in name for c in "\t\r\n"):
             skipped.append((name.encode("unicode_escape").decode(), "a tab or line break in its name"))
         elif not path.resolve().is_relative_to(folder):
