@@ -3,7 +3,8 @@ CRNN at several widths and input heights (random weights: speed does not depend 
 
     python benchmarks/network_size.py [-n 2048] [--only TEXT]
 
-Each candidate goes through the real path: a checkpoint file, `seqocr.load(..., "onnx")`
+Each candidate goes through the real path (and the training step's images/s on `mixed`
+strings, benchmarks/speed.py's measurement): a checkpoint file, `seqocr.load(..., "onnx")`
 (exported and checked against PyTorch), then `seqocr bench`'s measurement on
 default-style 1-10 digit strings of MNIST test digits. Shows how small a network must be
 for a given throughput on this CPU, and how much of the time preprocessing takes.
@@ -28,6 +29,7 @@ from seqocr.checkpoint import write_payload
 from seqocr.config import ModelConfig, PreprocessConfig, to_dict
 from seqocr.evaluate.speed import bench_images, measure
 from seqocr.models import build_model
+from speed import training_rate
 
 CANDIDATES = {  # name -> (model, preprocessing)
     "default (h32, hidden 192)": (ModelConfig(), PreprocessConfig()),
@@ -84,13 +86,16 @@ def main() -> None:
             "parameters": sum(p.numel() for p in model.parameters()),
             "multiply_adds_per_image": multiply_adds(model, [recognizer.prepare(i) for i in images[:64]]),
             "onnx": speed,
+            "training_mixed_images_per_s": training_rate(seqocr.load(path), style="mixed"),
         }
         r = results[name]
         print(
             f"{name:<44} {r['multiply_adds_per_image'] / 1e6:5.1f}M MACs  {r['parameters'] / 1e6:.2f}M params  "
             f"batch 64: {speed['batch64_images_per_s_network_and_decoding']:5.0f} images/s network + decoding, "
             f"{speed['batch64_images_per_s_end_to_end']:5.0f} end to end "
-            f"(preprocessing {speed['preprocess_images_per_s']:.0f})",
+            f"(preprocessing {speed['preprocess_images_per_s']:.0f}); single image p50 "
+            f"{speed['latency_ms_end_to_end']['p50']:.2f} ms; training on mixed strings "
+            f"{r['training_mixed_images_per_s']:.0f} images/s",
             flush=True,
         )
     print(f"wrote {write_results('network_size', {'set': 'default style, 1-10 digits', 'candidates': results})}")
