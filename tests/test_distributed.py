@@ -16,6 +16,7 @@ from seqocr.checkpoint import Checkpoint, read_payload
 from seqocr.config import PreprocessConfig
 from seqocr.data.datasets import EncodedDataset, WidthBucketedBatches
 from seqocr.loading import load
+from seqocr.models import build_model
 
 TINY = [
     "train", "--device", "cpu", "--epochs", "2", "--samples-per-epoch", "96", "--val-samples", "32",
@@ -64,16 +65,13 @@ def test_two_processes_train_one_run_that_loads_anywhere_and_resumes(tmp_path: P
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]  # one writer: no row twice
 
-    alone = tmp_path / "alone"
-    assert subprocess.run([sys.executable, "-m", "seqocr", *TINY, "--out", str(alone)]).returncode == 0
-    several, single = Checkpoint.load(out / "best.pt"), Checkpoint.load(alone / "best.pt")
-    assert {k: v.shape for k, v in several.weights.items()} == {k: v.shape for k, v in single.weights.items()}
+    several = Checkpoint.load(out / "best.pt")  # the weights of one process's network: no DDP wrapper in them
+    single = build_model(several.model, several.preprocess, several.charset.num_classes)
+    assert {k: v.shape for k, v in several.weights.items()} == {k: v.shape for k, v in single.state_dict().items()}
     assert all(v.device.type == "cpu" for v in several.weights.values())
-    images = sorted(synth_folder.glob("*.png"))[:8]
-    for run in (out, alone):  # both read through the one loading path, at their own temperature
-        reader = load(run)
-        assert reader.temperature == Checkpoint.load(run / "best.pt").temperature
-        assert len(reader.predict(images)) == 8
+    reader = load(out)  # read through the one loading path, at its own temperature
+    assert reader.temperature == several.temperature
+    assert len(reader.predict(sorted(synth_folder.glob("*.png"))[:8])) == 8
 
     config = json.loads((out / "config.json").read_text())
     config["train"]["epochs"] = 3
