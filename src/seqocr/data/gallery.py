@@ -2,7 +2,8 @@
 
 Each row names what it shows: a style's own strings, then each effect of
 data/effects.py drawn alone (probability 1, every other effect 0) on the same digits,
-then the locator's training cells and fields (data/cells.py) with their true boxes.
+then alphanumeric strings in each captcha style (data/text_synth.py), then the
+locator's training cells and fields (data/cells.py) with their true boxes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from seqocr.data.conventions import CONVENTIONS
 from seqocr.data.effects import EFFECTS
 from seqocr.data.mnist import Digits, load_split
 from seqocr.data.synth import STYLES, DigitStringSynth
+from seqocr.data.text_synth import HELD_OUT_STYLES, TextSynth, TextSynthConfig
+from seqocr.data.text_synth import STYLES as STYLES_OF_TEXT
 from seqocr.errors import SeqocrError
 
 ROW_HEIGHT = 40
@@ -45,6 +48,10 @@ def draw_gallery(out: str | Path, seed: int = 0, digits: Digits | None = None) -
         config = SynthConfig(split="train", seed=seed, min_len=4, max_len=7, style="touching", effects=alone)
         synth = DigitStringSynth(config, digits=digits)
         rows.append((effect, _showing(synth, effect)))
+    for style in STYLES_OF_TEXT:
+        text = TextSynth(TextSynthConfig(seed=seed, styles=(style,)))
+        held_out = " (held out)" if style in HELD_OUT_STYLES else ""
+        rows.append((f"text {style}{held_out}", [text.sample(i)[0] for i in range(PER_ROW)]))
     cells = CellSynth(seed)
     for r in range(CELL_ROWS):
         rows.append(("cells (true boxes)", [_boxed(cells.sample(r * PER_ROW + i)) for i in range(PER_ROW)]))
