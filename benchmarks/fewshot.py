@@ -1,0 +1,209 @@
+"""Few labels: accuracy against the number of labelled images, by recipe, and the review loop.
+
+    python benchmarks/fewshot.py [--sets captcha generated writers] [--sizes 25 50 100 200 1000]
+                                 [--recipes default scratch old] [--minutes 15] [--review] [--name fewshot]
+    python benchmarks/fewshot.py --plot          # docs/fewshot.png from benchmarks/results/fewshot.json
+
+Sets, each a fixed function of its name: a pool to label from and images to test on.
+- captcha: captcha_images_v2 (seed 0): the first 600 of a shuffle are the pool, the
+  other 232 the test images.
+- generated: 4-6 characters of [0-9a-z] in the `grid` captcha style
+  (src/seqocr/data/text_synth.py), which no bundled model is trained on: 1,200 to
+  label, 500 to test.
+- writers: 4-8 digits in other writers' conventions (src/seqocr/data/writers_suite.py,
+  seeds of its own): 1,200 to label, 500 to test.
+Recipes, each run as a user types it (the command is in the JSON):
+- default: `seqocr train --data DIR` (from the bundled reader that best covers the labels);
+- scratch: the default's network from random weights (`--init none --sequence conv --hidden 192`);
+- old: the folder recipe before it started from a bundled model (`--init none`: a BiLSTM
+  from scratch).
+`--review` simulates a person using `seqocr review`: the true labels are hidden until
+asked; in rounds of 25 the images the current model is least sure of are labelled, the
+default recipe trains on all labelled so far (from its usual start, with the same time
+budget as every other run, so the 100-label model differs from random picks' only in
+which images were labelled), and the next round asks with the new model, up to 100
+labels. Random picks of 100 and 200 (the default recipe at those sizes) are its
+comparison. Results accumulate in benchmarks/results/NAME.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from common import RESULTS, ROOT, write_results
+from seqocr import load
+from seqocr.data.captcha import captcha_dir
+from seqocr.data.mnist import load_split
+from seqocr.data.text_synth import TextSynth, TextSynthConfig
+from seqocr.data.writers_suite import writers_string
+from seqocr.evaluate.metrics import summarize
+
+SEED = 0
+ROUND = 25  # labels asked per round of the review loop
+RECIPES = {
+    "default": [],
+    "scratch": ["--init", "none", "--sequence", "conv", "--hidden", "192"],
+    "old": ["--init", "none"],
+}
+
+Labelled = list[tuple[Path, str]]
+
+
+def captcha_set(root: Path) -> tuple[Labelled, Labelled]:
+    images = sorted(captcha_dir().glob("*.png"))
+    order = np.random.default_rng(SEED).permutation(len(images))
+    pairs = [(images[i], images[i].stem) for i in order]
+    return pairs[:600], pairs[600:]
+
+
+def generated_set(root: Path) -> tuple[Labelled, Labelled]:
+    def render(seed: int, count: int, folder: Path) -> Labelled:
+        folder.mkdir(parents=True)
+        synth = TextSynth(TextSynthConfig(seed=seed, styles=("grid",)))
+        pairs = []
+        for i in range(count):
+            image, text = synth.sample(i)
+            Image.fromarray(image).save(folder / f"{i:05d}.png")
+            pairs.append((folder / f"{i:05d}.png", text))
+        return pairs
+
+    return render(11, 1200, root / "pool"), render(12, 500, root / "test")
+
+
+def writers_set(root: Path) -> tuple[Labelled, Labelled]:
+    digits = load_split("test")
+
+    def render(seed: int, count: int, folder: Path) -> Labelled:
+        folder.mkdir(parents=True)
+        pairs = []
+        for i in range(count):
+            image, text = writers_string(digits, seed, i)
+            Image.fromarray(image).save(folder / f"{i:05d}.png")
+            pairs.append((folder / f"{i:05d}.png", text))
+        return pairs
+
+    return render(21, 1200, root / "pool"), render(22, 500, root / "test")
+
+
+SETS = {"captcha": captcha_set, "generated": generated_set, "writers": writers_set}
+
+
+def labelled_folder(folder: Path, pairs: Labelled) -> Path:
+    """`pairs` as a labelled folder (links to the images and a labels.tsv)."""
+    folder.mkdir(parents=True)
+    rows = ["file\ttext"]
+    for i, (path, text) in enumerate(pairs):
+        name = f"{i:05d}{path.suffix}"
+        (folder / name).symlink_to(path.resolve())
+        rows.append(f"{name}\t{text}")
+    (folder / "labels.tsv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def train(data: Path, out: Path, recipe: list[str], minutes: float, init: str | None = None) -> tuple[str, float]:
+    """Train as a user types it; the command and the wall-clock minutes."""
+    command = ["seqocr", "train", "--data", str(data), "--out", str(out), "--max-minutes", f"{minutes:g}", *recipe]
+    if init:
+        command += ["--init", init]
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "seqocr", *command[1:], "--no-progress"], check=True, cwd=ROOT)
+    return " ".join(command), (time.monotonic() - started) / 60
+
+
+def accuracy(model: str | Path, test: Labelled) -> dict:
+    predictions = load(model).predict([path for path, _ in test])
+    summary = summarize([text for _, text in test], [p.text for p in predictions])
+    return {"accuracy": summary["accuracy"], "accuracy_95ci": summary["accuracy_95ci"], "cer": summary["cer"]}
+
+
+def review_loop(pool: Labelled, test: Labelled, root: Path, minutes: float, total: int) -> dict:
+    """Labels asked for by the least-confident rule, a round at a time, with the model of
+    the round before (the default recipe's start first)."""
+    labelled: Labelled = []
+    model: str | Path | None = None
+    rounds = []
+    while len(labelled) < total:
+        waiting = [pair for pair in pool if pair not in labelled]
+        reader = load(model) if model is not None else None
+        if reader is None:  # the first round: the start the default recipe would choose
+            from seqocr.charset import Charset
+            from seqocr.train.initial_weights import choose_start
+
+            reader = load(choose_start(Charset.from_labels([t for _, t in pool]))[0])
+        confidences = [p.confidence for p in reader.predict([path for path, _ in waiting])]
+        asked = [waiting[i] for i in np.argsort(confidences)[:ROUND]]
+        labelled += asked
+        data = labelled_folder(root / f"review-{len(labelled)}", labelled)
+        command, spent = train(data, root / f"review-run-{len(labelled)}", RECIPES["default"], minutes)
+        model = root / f"review-run-{len(labelled)}"
+        rounds.append({"labels": len(labelled), "command": command, "wall_minutes": spent, **accuracy(model, test)})
+    return {"rounds": rounds, **rounds[-1]}
+
+
+def plot(results: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sets = list(results["sets"])
+    fig, axes = plt.subplots(1, len(sets), figsize=(4.5 * len(sets), 3.6), squeeze=False)
+    for ax, name in zip(axes[0], sets, strict=True):
+        for recipe, sizes in results["sets"][name].items():
+            if recipe == "review":
+                xs = [r["labels"] for r in sizes["rounds"]]
+                ax.plot(xs, [100 * r["accuracy"] for r in sizes["rounds"]], "k--o", label="review loop")
+                continue
+            xs = sorted(int(n) for n in sizes)
+            ax.plot(xs, [100 * sizes[str(n)]["accuracy"] for n in xs], "-o", label=recipe)
+        ax.set(xscale="log", xlabel="labelled images", ylabel="held-out accuracy (%)", title=name, ylim=(0, 100))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=sorted(SETS))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 1000])
+    parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), default=sorted(RECIPES))
+    parser.add_argument("--minutes", type=float, default=15.0, help="each run's time budget")
+    parser.add_argument("--review", action="store_true", help="also simulate the review loop up to 100 labels")
+    parser.add_argument("--name", default="fewshot", help="results go to benchmarks/results/NAME.json")
+    parser.add_argument("--plot", action="store_true", help="draw docs/fewshot.png from the results and stop")
+    args = parser.parse_args()
+
+    path = RESULTS / f"{args.name}.json"
+    results = json.loads(path.read_text()) if path.is_file() else {"sets": {}}
+    if args.plot:
+        plot(results, ROOT / "docs" / "fewshot.png")
+        return
+    for name in args.sets:
+        root = Path(tempfile.mkdtemp(prefix=f"seqocr-fewshot-{name}-"))
+        pool, test = SETS[name](root)
+        done = results["sets"].setdefault(name, {})
+        for recipe in args.recipes:
+            for size in [n for n in args.sizes if n <= len(pool)]:
+                data = labelled_folder(root / f"{recipe}-{size}", pool[:size])
+                command, spent = train(data, root / f"{recipe}-{size}-run", RECIPES[recipe], args.minutes)
+                figures = {"command": command, "wall_minutes": spent, **accuracy(root / f"{recipe}-{size}-run", test)}
+                done.setdefault(recipe, {})[str(size)] = figures
+                print(f"{name} {recipe} {size} labels: {100 * figures['accuracy']:.2f}% of {len(test)}", flush=True)
+                write_results(args.name, {k: v for k, v in results.items() if k not in ("command", "machine")})
+        if args.review:
+            done["review"] = review_loop(pool, test, root, args.minutes, 4 * ROUND)
+            print(f"{name} review loop, 100 labels: {100 * done['review']['accuracy']:.2f}%", flush=True)
+            write_results(args.name, {k: v for k, v in results.items() if k not in ("command", "machine")})
+
+
+if __name__ == "__main__":
+    main()
