@@ -7,7 +7,7 @@ prints it without a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -16,6 +16,13 @@ R = TypeVar("R")
 
 class SeqocrError(Exception):
     """A problem with the user's input or environment, explained in one line."""
+
+
+def in_place(outcomes: Sequence[object], answers: Iterable[R]) -> list[R | SeqocrError]:
+    """The answers for the usable items of `outcomes` (in order), each put back in its
+    item's place among the errors of the unusable ones."""
+    given = iter(answers)
+    return [outcome if isinstance(outcome, SeqocrError) else next(given) for outcome in outcomes]
 
 
 def attempt_each(work: Callable[[T], R], items: Iterable[T]) -> list[R | SeqocrError]:

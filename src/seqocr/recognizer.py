@@ -26,7 +26,7 @@ from seqocr.data.images import ImageInput, as_pil
 from seqocr.data.transform import pad_batch, preprocess_with_box, width_batches
 from seqocr.decode import Decoded, decode_logits
 from seqocr.device import autocast, resolve_device, resolve_precision
-from seqocr.errors import SeqocrError, attempt_each
+from seqocr.errors import SeqocrError, attempt_each, in_place
 from seqocr.locating import LOCATE_MODES, StringLocator, looks_tight, main_region
 from seqocr.models import RecognitionModel, channels_last
 from seqocr.pretrained import resolve_model
@@ -261,18 +261,17 @@ class Recognizer:
         """Read (image, the name its errors give) pairs; an unusable image's place holds its
         error. The one reading path: open, prepare (locating first with `--locate on`),
         read; with `auto`, a second look at the images that need one (`second_looks`)."""
-        opened = attempt_each(lambda item: (as_pil(*item), item[1]), named)
-        good = [o for o in opened if not isinstance(o, SeqocrError)]
-        prepared = attempt_each(lambda o: self.prepare_with_box(*o), good)
-        usable = [(o, p) for o, p in zip(good, prepared, strict=True) if not isinstance(p, SeqocrError)]
-        predictions = self.read_prepared([t for _, (t, _) in usable], batch_size, decoding, [b for _, (_, b) in usable])
+        prepared = attempt_each(self._open_and_prepare, named)
+        usable = [p for p in prepared if not isinstance(p, SeqocrError)]
+        predictions = self.read_prepared([t for _, t, _ in usable], batch_size, decoding, [b for _, _, b in usable])
         if self.locate == "auto":
-            predictions = self.second_looks([o for o, _ in usable], predictions, batch_size, decoding)
-        answers = iter(predictions)
-        failed = iter(p for p in prepared if isinstance(p, SeqocrError))
-        by_image = [next(failed) if isinstance(p, SeqocrError) else next(answers) for p in prepared]
-        done = iter(by_image)
-        return [o if isinstance(o, SeqocrError) else next(done) for o in opened]
+            predictions = self.second_looks([o for o, _, _ in usable], predictions, batch_size, decoding)
+        return in_place(prepared, predictions)
+
+    def _open_and_prepare(self, item: tuple[ImageInput, str]) -> tuple[tuple[Image.Image, str], Tensor, Placement]:
+        """(the opened image and its name, its tensor, where it came from)."""
+        opened = (as_pil(*item), item[1])
+        return (opened, *self.prepare_with_box(*opened))
 
     def second_looks(
         self,

@@ -31,7 +31,7 @@ from torch import Tensor
 
 from seqocr.config import ServeConfig
 from seqocr.data.images import decode_image
-from seqocr.errors import SeqocrError, attempt_each
+from seqocr.errors import SeqocrError, attempt_each, in_place
 from seqocr.recognizer import Placement, Recognizer
 from seqocr.schemas import (
     Answer,
@@ -158,9 +158,8 @@ async def _recognize(
     if read and recognizer.locate == "auto" and any(map(recognizer.needs_second_look, images, read)):
         # the same second look as every other reading path; on the thread pool only when one is needed
         read = await run_in_threadpool(recognizer.second_looks, images, read)
-    predictions = iter(read)
     results: list[Answer | ImageError] = [
-        ImageError(error=str(p)) if isinstance(p, SeqocrError) else next(predictions).answer() for p in prepared
+        ImageError(error=str(p)) if isinstance(p, SeqocrError) else p.answer() for p in in_place(prepared, read)
     ]
     answer = RecognizeResponse(model=model, results=results)
     return JSONResponse(answer.model_dump(mode="json", exclude_none=True), status_code=200 if good else 422)
