@@ -4,7 +4,7 @@ charset writes them, with one style kept out of training."""
 import numpy as np
 import pytest
 
-from seqocr.data.text_synth import HELD_OUT_STYLES, STYLES, TRAIN_STYLES, TextSynth, TextSynthConfig
+from seqocr.data.text_synth import ALNUM, HELD_OUT_STYLES, STYLES, TRAIN_STYLES, TextSynth, TextSynthConfig
 from seqocr.errors import SeqocrError
 
 
@@ -43,3 +43,21 @@ def test_unknown_styles_and_empty_charsets_are_refused():
         TextSynth(TextSynthConfig(styles=("sparkles",)))
     with pytest.raises(SeqocrError, match="needs a charset"):
         TextSynth(TextSynthConfig(charset=""))
+
+
+def test_the_alnum_recipe_trains_on_text_in_its_charset_from_the_digits_model():
+    from seqocr.charset import Charset
+    from seqocr.cli import build_parser
+    from seqocr.cli.train import train_config_from
+    from seqocr.models import build_model
+    from seqocr.train.data import TrainingData
+
+    config = train_config_from(build_parser().parse_args(["train", "--preset", "alnum", "--samples-per-epoch", "8"]))
+    assert config.data.source == "text" and config.charset == ALNUM and config.train.init == "digits"
+    charset = Charset(config.charset)
+    data = TrainingData(config, charset, build_model(config.model, config.preprocess, charset.num_classes), None)
+    first, second = data.epoch_source(1), data.epoch_source(2)
+    texts = [first[i][1] for i in range(8)]
+    assert all(4 <= len(t) <= 6 and set(t) <= set(ALNUM) for t in texts)
+    assert texts != [second[i][1] for i in range(8)]  # fresh strings each epoch
+    assert data.validation is not None and data.validation[0][1] not in texts  # a seed of its own

@@ -77,11 +77,13 @@ DEFAULT_BEAM = 10  # the beam used when only constraints or --n-best ask for a s
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Training data from a labelled folder; with no `path`, MNIST: synthetic digit strings
-    (`source="strings"`, see `synth`) or its single digits (`source="digits"`, for classifiers)."""
+    """Training data from a labelled folder; with no `path`: synthetic digit strings of
+    MNIST digits (`source="strings"`, see `synth`), MNIST's single digits (`"digits"`, for
+    classifiers) or alphanumeric strings in captcha styles (`"text"`, data/text_synth.py,
+    in the run's charset)."""
 
     path: str = ""
-    source: str = "strings"  # without a path: "strings" | "digits"
+    source: str = "strings"  # without a path: "strings" | "digits" | "text"
     val_path: str = ""  # a separate validation folder; else `val_split` of `path`
     # held out with the run's seed; 0: no validation (the last epoch is kept);
     # None: 20% of a set of 1,000 images or more, none of a smaller one (data/folder.auto_val_split)

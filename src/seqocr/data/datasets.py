@@ -18,7 +18,7 @@ from seqocr.config import PreprocessConfig
 from seqocr.data.augment import augment_image
 from seqocr.data.images import open_image
 from seqocr.data.mnist import Digits
-from seqocr.data.synth import DISTORT_PROBABILITY, DigitStringSynth, distort
+from seqocr.data.synth import DISTORT_PROBABILITY, distort
 from seqocr.data.transform import pad_batch, preprocess, width_batches
 
 
@@ -27,10 +27,14 @@ class Source(Protocol):
     def __getitem__(self, index: int) -> tuple[Image.Image | np.ndarray, str]: ...
 
 
-class SynthSource:
-    """Samples start..start+count-1 of a synthesizer."""
+class Synthesizer(Protocol):
+    def sample(self, index: int) -> tuple[np.ndarray, str]: ...
 
-    def __init__(self, synth: DigitStringSynth, count: int, start: int = 0):
+
+class SynthSource:
+    """Samples start..start+count-1 of a synthesizer (digit strings or text)."""
+
+    def __init__(self, synth: Synthesizer, count: int, start: int = 0):
         self.synth, self.count, self.start = synth, count, start
 
     def __len__(self) -> int:

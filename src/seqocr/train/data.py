@@ -28,6 +28,7 @@ from seqocr.data.folder import SMALL_SET, FolderSplit
 from seqocr.data.handwriting import MARKS
 from seqocr.data.mnist import load_split
 from seqocr.data.synth import DigitStringSynth
+from seqocr.data.text_synth import TextSynth, TextSynthConfig
 from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel
 
@@ -84,9 +85,17 @@ class TrainingData:
             self.samples_per_epoch = len(train_digits)
             self._draw = lambda epoch: DigitSource(train_digits, config.train.seed, epoch, config.data.augment)
             return
+        if split is None and config.data.source == "text":
+            text = TextSynthConfig(seed=config.synth.seed, charset=charset.chars, min_len=config.synth.min_len,
+                                   max_len=config.synth.max_len)  # fmt: skip
+            val_text = replace(text, seed=config.synth.seed + VALIDATION_SEED_OFFSET)
+            self.validation = SynthSource(TextSynth(val_text), config.train.val_samples)
+            n = self.samples_per_epoch = config.train.samples_per_epoch
+            self._draw = lambda epoch: SynthSource(TextSynth(text), n, start=(epoch - 1) * n)
+            return
         if split is None:
             if config.data.source != "strings":
-                raise SeqocrError(f"unknown data source {config.data.source!r}; choose strings or digits")
+                raise SeqocrError(f"unknown data source {config.data.source!r}; choose strings, digits or text")
             synth_config = labelled_marks(config, charset)
             synth = DigitStringSynth(synth_config)
             val_synth = DigitStringSynth(

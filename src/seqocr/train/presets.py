@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, TrainConfig
 from seqocr.data.captcha import captcha_dir
+from seqocr.data.text_synth import ALNUM
 from seqocr.errors import SeqocrError
 from seqocr.train.distributed import processes_on_this_machine
 from seqocr.train.initial_weights import AUTO
@@ -70,6 +71,21 @@ def captcha() -> RunConfig:
     )
 
 
+def alnum() -> RunConfig:
+    """Alphanumeric strings in captcha styles (data/text_synth.py; 4-6 of [0-9a-z], letters
+    drawn in either case): the bundled `alnum` base model, the start for folders whose
+    labels hold letters. The digits network, its backbone started from `digits`
+    (`--init digits` gives the whole model; the head's rows for letters start fresh)."""
+    config = digits()
+    return replace(
+        config,
+        train=replace(config.train, out="runs/alnum", init="digits", max_minutes=60.0),
+        synth=replace(config.synth, min_len=4, max_len=6),
+        data=DataConfig(source="text"),
+        charset=ALNUM,
+    )
+
+
 def digit() -> RunConfig:
     """Single handwritten digits (MNIST, any size, either polarity): the CNN classifier of
     the bundled `digit` model; `--arch mlp` trains the baseline it is compared with."""
@@ -106,6 +122,7 @@ def locator() -> RunConfig:
 PRESETS: dict[str, Callable[[], RunConfig]] = {
     "digits": digits,
     "locator": locator,
+    "alnum": alnum,
     "digit": digit,
     "folder": folder,
     "captcha": captcha,
