@@ -39,7 +39,7 @@ browser:
 test: setup browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 bench: setup
 	$(BIN)/python benchmarks/accuracy.py
