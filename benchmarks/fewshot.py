@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -65,33 +66,26 @@ def captcha_set(root: Path) -> tuple[Labelled, Labelled]:
     return pairs[:600], pairs[600:]
 
 
-def generated_set(root: Path) -> tuple[Labelled, Labelled]:
-    def render(seed: int, count: int, folder: Path) -> Labelled:
-        folder.mkdir(parents=True)
-        synth = TextSynth(TextSynthConfig(seed=seed, styles=("grid",)))
-        pairs = []
-        for i in range(count):
-            image, text = synth.sample(i)
-            Image.fromarray(image).save(folder / f"{i:05d}.png")
-            pairs.append((folder / f"{i:05d}.png", text))
-        return pairs
+def rendered(sample: Callable[[int], tuple[np.ndarray, str]], count: int, folder: Path) -> Labelled:
+    """Samples 0..count-1 written into `folder` as PNG files, with their texts."""
+    folder.mkdir(parents=True)
+    pairs = []
+    for i in range(count):
+        image, text = sample(i)
+        Image.fromarray(image).save(folder / f"{i:05d}.png")
+        pairs.append((folder / f"{i:05d}.png", text))
+    return pairs
 
-    return render(11, 1200, root / "pool"), render(12, 500, root / "test")
+
+def generated_set(root: Path) -> tuple[Labelled, Labelled]:
+    pool, test = (TextSynth(TextSynthConfig(seed=seed, styles=("grid",))) for seed in (11, 12))
+    return rendered(pool.sample, 1200, root / "pool"), rendered(test.sample, 500, root / "test")
 
 
 def writers_set(root: Path) -> tuple[Labelled, Labelled]:
     digits = load_split("test")
-
-    def render(seed: int, count: int, folder: Path) -> Labelled:
-        folder.mkdir(parents=True)
-        pairs = []
-        for i in range(count):
-            image, text = writers_string(digits, seed, i)
-            Image.fromarray(image).save(folder / f"{i:05d}.png")
-            pairs.append((folder / f"{i:05d}.png", text))
-        return pairs
-
-    return render(21, 1200, root / "pool"), render(22, 500, root / "test")
+    pool, test = (lambda i, seed=seed: writers_string(digits, seed, i) for seed in (21, 22))
+    return rendered(pool, 1200, root / "pool"), rendered(test, 500, root / "test")
 
 
 SETS = {"captcha": captcha_set, "generated": generated_set, "writers": writers_set}

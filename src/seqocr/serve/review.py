@@ -35,7 +35,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from seqocr.data.folder import HEADER, IMAGE_SUFFIXES, LABELS_FILE
+from seqocr.data.folder import HEADER, LABELS_FILE, image_files
 from seqocr.errors import SeqocrError
 from seqocr.loading import load
 from seqocr.recognizer import Recognizer
@@ -229,9 +229,7 @@ def add_review(app: FastAPI, queue: ReviewQueue) -> None:
 def _listing(folder: Path) -> tuple[dict[str, Path], list[tuple[str, str]]]:
     """The folder's images by name (every depth, sorted), and those left out with why."""
     images, skipped = {}, []
-    for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
-            continue
+    for path in image_files(folder, recursive=True):
         name = path.relative_to(folder).as_posix()
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue  # hidden: the page's own training runs, editors' and systems' files
