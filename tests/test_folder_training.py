@@ -88,6 +88,21 @@ def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
     assert "4 of 7 characters kept" in message
 
 
+def test_a_capital_starts_from_the_row_of_its_small_letter_in_a_model_of_small_letters():
+    from seqocr import load
+
+    captcha = load("captcha")
+    init = Checkpoint.load(captcha.info.path)
+    charset = Charset("2BbZ")  # "B" and "b" both start as "b"; "Z" is new
+    model = type(captcha.model)(captcha.model_config, captcha.preprocess, charset.num_classes)
+    message = load_initial_weights(model, init, charset)
+    old_head = init.weights["head.weight"]
+    for char, source in (("2", "2"), ("B", "b"), ("b", "b")):
+        assert torch.equal(model.head.weight[charset.encode(char)[0]], old_head[init.charset.encode(source)[0]])
+    assert "3 of 4 characters kept" in message
+    assert choose_start(Charset("BCDEFGMNPWXY"))[0] == "captcha"  # its 12 letters, in capitals
+
+
 def test_a_new_sequence_model_over_an_initial_model_keeps_only_its_backbone(digits_model):
     args = build_parser().parse_args(["train", "--init", "digits", "--sequence", "lstm", "--hidden", "24"])
     init = Checkpoint.load(digits_model.info.path)
@@ -108,7 +123,7 @@ def test_a_new_sequence_model_over_an_initial_model_keeps_only_its_backbone(digi
 def test_a_folder_starts_from_the_bundled_reader_that_covers_its_labels_unless_told_otherwise(captcha_folder):
     assert choose_start(Charset("0123456789"))[0] == "digits"
     assert choose_start(Charset("2345678bcdefgmnpwxy"))[0] == "captcha"
-    assert choose_start(Charset("XYZ"))[0] == "digits"  # nothing shared: the digits model knows strokes
+    assert choose_start(Charset("+=%"))[0] == "digits"  # nothing known: the digits model knows strokes
     data = ["train", "--data", str(captcha_folder)]
     assert train_config_from(build_parser().parse_args(data)).train.init == "auto"
     assert train_config_from(build_parser().parse_args([*data, "--init", "none"])).train.init == ""
@@ -184,10 +199,34 @@ def test_a_small_digit_folder_trains_on_all_its_images_with_as_many_synthetic_st
     assert all(text.isdigit() for text in texts[40:])
     assert [epoch[i][1] for i in range(40, 80)] != [data.epoch_source(2)[i][1] for i in range(40, 80)]  # fresh strings
 
-    letters = RunConfig(data=DataConfig(path=str(synth_folder)), charset="0123456789x")
-    assert TrainingData(letters, Charset("0123456789x"), model, split).synthetic == 40
     no_mix = RunConfig(data=DataConfig(path=str(synth_folder), synthetic=0.0), charset="0123456789")
     assert TrainingData(no_mix, Charset("0123456789"), model, split).samples_per_epoch == 40
+
+
+def test_a_small_folder_whose_labels_hold_letters_trains_beside_synthetic_text_in_its_own_characters(
+    captcha_folder,
+):
+    from seqocr.config import RunConfig
+    from seqocr.models import build_model
+    from seqocr.train.data import TrainingData
+
+    config = RunConfig(data=DataConfig(path=str(captcha_folder)), charset="")
+    split = split_folder(config.data, seed=0)
+    charset = Charset.from_labels([t for _, t in split.train])
+    model = build_model(config.model, config.preprocess, charset.num_classes)
+    data = TrainingData(config, charset, model, split)
+    assert data.synthetic == len(split.train) == 60
+    epoch = data.epoch_source(1)
+    drawn = [epoch[i] for i in range(60, 120)]
+    assert all(len(text) == 5 and set(text) <= set(charset.chars) for _, text in drawn)  # captchas: 5 symbols
+    assert any(not text.isdigit() for _, text in drawn)
+    assert all(image.ndim == 3 for image, _ in drawn)  # rendered text, not MNIST digit strings
+
+    from seqocr.train.data import folder_companion
+
+    synth = folder_companion(config, Charset("ABab"), ["Ab", "bA"])  # both cases: drawn as labelled
+    assert synth is not None and not synth.config.mixed_case and synth.config.charset == "ABab"
+    assert folder_companion(config, Charset("+-"), ["+-"]) is None
 
 
 def test_a_folder_of_1000_images_or_more_holds_a_fifth_out_by_default():

@@ -89,8 +89,9 @@ class DataConfig:
     # None: 20% of a set of 1,000 images or more, none of a smaller one (data/folder.auto_val_split)
     val_split: float | None = None
     augment: bool = True  # geometric and photometric changes every epoch (data/augment.py)
-    # synthetic digit strings drawn each epoch per folder image, when the charset holds the
-    # digits; None: 1 for a set under 1,000 images, else 0 (train/data.py)
+    # synthetic strings drawn each epoch per folder image (text in captcha styles when the
+    # labels hold letters, else digit strings when the charset holds the digits);
+    # None: 1 for a set under 1,000 images, else 0 (train/data.py)
     synthetic: float | None = None
 
 

@@ -67,7 +67,8 @@ def _add_data_options(train: argparse.ArgumentParser) -> None:
         "--synthetic",
         type=non_negative_float,
         metavar="R",
-        help="synthetic digit strings per folder image each epoch (default: 1 under 1,000 images, else 0)",
+        help="synthetic strings per folder image each epoch: text when the labels hold letters, "
+        "digit strings when they hold digits (default: 1 under 1,000 images, else 0)",
     )
 
 

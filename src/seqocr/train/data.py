@@ -22,6 +22,7 @@ from seqocr.data.datasets import (
     DigitSource,
     FolderSource,
     Source,
+    Synthesizer,
     SynthSource,
 )
 from seqocr.data.folder import SMALL_SET, FolderSplit
@@ -59,16 +60,35 @@ def labelled_marks(config: RunConfig, charset: Charset) -> SynthConfig:
     return replace(config.synth, marks="".join(c for c in charset.chars if c in MARKS))
 
 
-def synthetic_per_epoch(config: RunConfig, charset: Charset, images: int) -> int:
-    """How many synthetic digit strings join the `images` of a folder each epoch: `synthetic`
-    per image, by default one for a set under 1,000 (it is learnt by heart otherwise),
-    none where the charset lacks a digit."""
+def synthetic_per_epoch(config: RunConfig, images: int) -> int:
+    """How many synthetic strings join the `images` of a folder each epoch: `synthetic`
+    per image, by default one for a set under 1,000 (it is learnt by heart otherwise)."""
     ratio = config.data.synthetic
     if ratio is None:
         ratio = 1.0 if images < SMALL_SET else 0.0
-    if ratio <= 0 or not set(DIGITS.chars) <= set(charset.chars):
-        return 0
-    return round(ratio * images)
+    return round(max(ratio, 0.0) * images)
+
+
+def folder_companion(config: RunConfig, charset: Charset, labels: list[str]) -> Synthesizer | None:
+    """The synthesis that joins a folder's images: text in captcha styles when its labels
+    hold letters (in the folder's letters and digits, as long as its labels), digit
+    strings when its charset holds the ten digits, else none."""
+    if any(c.isalpha() for c in charset.chars):
+        drawn = "".join(c for c in charset.chars if c.isalnum())
+        cased = any(c.lower() != c and c.lower() in charset.chars for c in charset.chars)
+        lengths = [len(text) for text in labels] or [config.synth.min_len, config.synth.max_len]
+        return TextSynth(
+            TextSynthConfig(
+                seed=config.synth.seed,
+                charset=drawn,
+                min_len=max(1, min(lengths)),
+                max_len=max(1, max(lengths)),
+                mixed_case=not cased,
+            )  # fmt: skip
+        )
+    if set(DIGITS.chars) <= set(charset.chars):
+        return DigitStringSynth(labelled_marks(config, charset))
+    return None
 
 
 class TrainingData:
@@ -120,13 +140,13 @@ class TrainingData:
             if config.data.augment
             else (lambda epoch: images)
         )
-        n = self.synthetic = synthetic_per_epoch(config, charset, len(images))
+        companion = folder_companion(config, charset, [text for _, text in train.samples])
+        n = self.synthetic = synthetic_per_epoch(config, len(images)) if companion else 0
         self.samples_per_epoch = len(images) + n
-        if n == 0:
+        if companion is None or n == 0:
             self._draw = folder_draw
             return
-        synth = DigitStringSynth(labelled_marks(config, charset))
-        self._draw = lambda epoch: ConcatSource(folder_draw(epoch), SynthSource(synth, n, start=(epoch - 1) * n))
+        self._draw = lambda epoch: ConcatSource(folder_draw(epoch), SynthSource(companion, n, start=(epoch - 1) * n))
 
     def epoch_source(self, epoch: int) -> Source:
         """Fresh strings or digits each epoch, or the folder's images changed anew (augmented)."""

@@ -1,8 +1,8 @@
 """Starting a run from a trained model (`--init`), even when the charset changes.
 
-The output layer has one row per class. Rows of characters both charsets share, and
-the blank's (and an attention model's EOS and BOS), are copied; rows of new characters
-start as a fresh layer would. No hand-editing of state dicts, no size-mismatch crash.
+The output layer has one row per class. Rows of characters both charsets share (a
+letter in either case), and the blank's (and an attention model's EOS and BOS), are
+copied; rows of new characters start as a fresh layer would. No hand-editing of state dicts, no size-mismatch crash.
 With `init_backbone` (`--init M --sequence lstm`, a new sequence model), only the
 backbone's weights are copied: what it learnt to see is kept, what it learnt to read
 starts again.
@@ -25,23 +25,37 @@ BACKBONE = "backbone."  # the state-dict prefix of a CRNN's or attention model's
 
 
 AUTO = "auto"  # the folder recipe's start: the bundled reader that best covers the folder's charset
+BASE_MODELS = ("digits", "alnum")  # trained on synthesis of many styles, not on one task's images
 
 
 def choose_start(charset: Charset) -> tuple[str, str]:
-    """The bundled reader sharing the most characters with `charset` (`digits` on a tie),
-    and why, in words. Starting from one beats scratch on every small set measured: CTC
-    leaves its all-blank plateau at once, and strokes and alignment are known
-    (docs/results.md, Fine-tuning on small sets)."""
-    shared = {}
+    """The bundled reader that knows the most characters of `charset` (a letter in either
+    case, see `known_as`), a general base model (`digits`, `alnum`) before a one-task model
+    on a tie and then the one with the fewest characters the labels lack, and why, in
+    words. Starting from one beats scratch on every small set measured: CTC leaves its
+    all-blank plateau at once, and strokes and alignment are known (docs/results.md,
+    Fine-tuning on small sets)."""
+    ranked = {}
     for name in bundled_models():
         checkpoint = Checkpoint.load(resolve_model(name))
         if checkpoint.model.arch in ("crnn", "attention"):  # readers of strings, not classifiers or locators
-            shared[name] = len(set(checkpoint.charset.chars) & set(charset.chars))
-    best = max(shared, key=lambda name: (shared[name], name == "digits"))
+            known = sum(known_as(c, checkpoint.charset) is not None for c in charset.chars)
+            extra = len(set(checkpoint.charset.chars) - set(charset.chars))
+            ranked[name] = (known, name in BASE_MODELS, -extra)
+    best = max(ranked, key=lambda name: ranked[name])
     return best, (
-        f"starting from the bundled {best!r} model: it reads {shared[best]} of the {len(charset.chars)} characters "
-        "of these labels (--init none trains from scratch, --init MODEL starts from another)"
+        f"starting from the bundled {best!r} model: it reads {ranked[best][0]} of the {len(charset.chars)} "
+        "characters of these labels (--init none trains from scratch, --init MODEL starts from another)"
     )
+
+
+def known_as(char: str, charset: Charset) -> str | None:
+    """The character of `charset` whose output row `char` starts from: itself, or the same
+    letter in the other case (a model of lower-case letters reads capitals as them)."""
+    for candidate in (char, char.lower(), char.upper()):
+        if len(candidate) == 1 and candidate in charset.chars:
+            return candidate
+    return None
 
 
 def read_init(name_or_path: str) -> Checkpoint:
@@ -70,8 +84,8 @@ def load_initial_weights(model: RecognitionModel, init: Checkpoint, charset: Cha
         fresh = own[name].clone()
         fresh[charset.blank] = weights[name][old.blank]
         for char in charset.chars:
-            if char in old.chars:
-                fresh[charset.id_of(char)] = weights[name][old.id_of(char)]
+            if (source := known_as(char, old)) is not None:
+                fresh[charset.id_of(char)] = weights[name][old.id_of(source)]
         if fresh.shape[0] > charset.num_classes:  # an attention model's rows for its EOS and BOS tokens
             fresh[[charset.eos, charset.bos]] = weights[name][[old.eos, old.bos]]
         weights[name] = fresh
@@ -80,7 +94,7 @@ def load_initial_weights(model: RecognitionModel, init: Checkpoint, charset: Cha
         raise SeqocrError(f"initial model does not fit this architecture (differs in {(mismatched or ['keys'])[0]})")
     with torch.no_grad():
         model.load_state_dict(weights)
-    shared = sum(c in old.chars for c in charset.chars)
+    shared = sum(known_as(c, old) is not None for c in charset.chars)
     return f"initialised from {len(old.chars)}-character model: {shared} of {len(charset.chars)} characters kept"
 
 

@@ -45,8 +45,8 @@ def folder() -> RunConfig:
     architecture or geometry, or `--init none`, it trains from scratch: a BiLSTM, which
     reads touching and overlapping characters better than local convolutions. A set of 1,000 images or
     more holds 20% out for validation with the run's seed; a smaller one trains on all
-    its images, with as many synthetic digit strings beside them when the charset holds
-    the digits (data/folder.py, train/data.py)."""
+    its images, with as many synthetic strings beside them: text when its labels hold
+    letters, digit strings when they hold the digits (data/folder.py, train/data.py)."""
     return RunConfig(
         train=TrainConfig(
             out="runs/folder", epochs=400, batch_size=32, lr=2e-3, patience=60, max_minutes=15.0, init=AUTO
