@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
@@ -12,6 +14,20 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 if "SEQOCR_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
     os.environ["SEQOCR_DATA_DIR"] = str(SHARED_DATA)
+
+
+def one_core_per_process() -> None:
+    """Under `pytest -n N` each process of the suite runs on a core of its own, and so do
+    the processes its tests start: two processes with two torch threads each on two
+    cores wait on each other (the suite took twice as long). seqocr sizes its thread
+    pools by the cores a process may use (machine.usable_cores)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ...
+    if worker.startswith("gw") and hasattr(os, "sched_setaffinity"):
+        cores = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
+one_core_per_process()
 
 
 @pytest.fixture(scope="session")
@@ -53,4 +69,22 @@ def captcha_folder(tmp_path_factory, data_dir) -> Path:
     out = tmp_path_factory.mktemp("captcha")
     for path in sorted((data_dir / "captcha_images_v2").glob("*.png"))[:60]:
         shutil.copy(path, out / path.name)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, data_dir) -> Path:
+    """A digits run of two tiny epochs, trained once from the command line (with dropout
+    and weight decay asked for) for every test that needs a run folder; tests that change
+    a run copy it first."""
+    from seqocr.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    tiny = ["--epochs", "2", "--samples-per-epoch", "64", "--val-samples", "32", "--batch-size", "32", "--max-len", "4"]
+    regularised = ["--dropout", "0.3", "--weight-decay", "0.0005"]
+    quick = ["--workers", "0", "--max-minutes", "0", "--no-progress"]
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        assert main(["train", "--preset", "digits", "--out", str(out), *tiny, *regularised, *quick]) == 0
+    assert f"best checkpoint: {out / 'best.pt'}" in said.getvalue()
     return out

@@ -62,7 +62,9 @@ def test_the_split_is_fixed_by_the_seed_and_disjoint(captcha_folder):
     assert len(a.val) == 15 and len(a.train) == 45 and not set(a.val) & set(a.train)
 
 
-def test_no_validation_split_keeps_the_last_epoch(tmp_path, captcha_folder, capsys):
+def test_a_run_started_from_digits_trains_its_network_on_a_new_charset_and_without_validation_keeps_the_last_epoch(
+    tmp_path, captcha_folder, capsys
+):
     out = tmp_path / "run"
     args = ["train", "--preset", "captcha", "--data", str(captcha_folder), "--val-split", "0", "--out", str(out)]
     assert main([*args, *QUICK]) == 0
@@ -70,7 +72,9 @@ def test_no_validation_split_keeps_the_last_epoch(tmp_path, captcha_folder, caps
     assert rows[-1]["val_accuracy"] is None and (out / "best.pt").is_file()
     err = capsys.readouterr().err
     assert "no validation set" in err
-    assert "initialised from 10-character model" in err  # the captcha preset starts from `digits`
+    assert "initialised from 10-character model: 7 of 19 characters kept" in err  # the captcha preset: `--init digits`
+    config = json.loads((out / "config.json").read_text())
+    assert config["model"]["sequence"] == "conv"  # the digits model's geometry, not the folder preset's
 
 
 def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):
@@ -132,14 +136,6 @@ def test_a_folder_starts_from_the_bundled_reader_that_covers_its_labels_unless_t
     assert own.train.init == "" and own.model.arch == "attention"  # a network of its own starts from scratch
     digits_recipe = train_config_from(build_parser().parse_args(["train"]))
     assert digits_recipe.train.init == ""  # synthetic strings: the recipe as it was
-
-
-def test_init_from_the_bundled_digits_model_trains_on_a_new_charset(tmp_path, captcha_folder, capsys):
-    out = tmp_path / "run"
-    assert main(["train", "--init", "digits", "--data", str(captcha_folder), "--out", str(out), *QUICK]) == 0
-    config = json.loads((out / "config.json").read_text())
-    assert config["model"]["sequence"] == "conv"  # the digits model's geometry, not the folder preset's
-    assert "characters kept" in capsys.readouterr().err
 
 
 def test_augmentation_keeps_size_and_mode_and_is_a_function_of_its_seed(captcha_folder):

@@ -2,8 +2,6 @@
 
 import ast
 import hashlib
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -186,24 +184,16 @@ def test_error_kinds_count_deletions_insertions_and_substitutions():
     assert error_kinds(["12"], ["12"]) == {"deletions": 0, "insertions": 0, "substitutions": 0}
 
 
-def test_the_gallery_draws_every_style_and_effect_and_refuses_a_path_it_cannot_write(tmp_path):
+def test_the_gallery_draws_every_style_and_effect_and_refuses_a_path_it_cannot_write(tmp_path, capsys):
+    from seqocr.cli import main
+
     out = tmp_path / "gallery.png"
-    ok = subprocess.run(
-        [sys.executable, "-m", "seqocr", "data", "synth", "--gallery", str(out)], capture_output=True, text=True
-    )
-    assert ok.returncode == 0, ok.stderr
+    assert main(["data", "synth", "--gallery", str(out)]) == 0
     picture = Image.open(out)
     assert picture.height >= 32 * (len(EFFECTS) + 5)
-    bad = subprocess.run(
-        [sys.executable, "-m", "seqocr", "data", "synth", "--gallery", str(tmp_path / "no" / "g.png")],
-        capture_output=True,
-        text=True,
-    )
-    assert bad.returncode != 0
-    assert bad.stderr.strip().count("\n") == 0 and "no folder" in bad.stderr
-    wrong = subprocess.run(
-        [sys.executable, "-m", "seqocr", "data", "synth", "--out", str(tmp_path / "s"), "--effect", "tight=2"],
-        capture_output=True,
-        text=True,
-    )
-    assert wrong.returncode != 0 and "outside [0, 1]" in wrong.stderr and "Traceback" not in wrong.stderr
+    capsys.readouterr()
+    assert main(["data", "synth", "--gallery", str(tmp_path / "no" / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "no folder" in err
+    assert main(["data", "synth", "--out", str(tmp_path / "s"), "--effect", "tight=2"]) == 1
+    assert "outside [0, 1]" in capsys.readouterr().err

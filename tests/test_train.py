@@ -26,11 +26,9 @@ def tiny_config(out, epochs=2) -> RunConfig:
     )
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory, data_dir):
-    out = tmp_path_factory.mktemp("runs") / "tiny"
-    train(tiny_config(out), progress=False, command="test")
-    return out
+@pytest.fixture
+def run(tiny_run):
+    return tiny_run
 
 
 def test_a_run_folder_holds_config_metrics_plot_and_checkpoints(run):

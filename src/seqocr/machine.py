@@ -1,4 +1,4 @@
-"""What a figure was measured on: every benchmark and report states it."""
+"""The machine a process runs on: the cores it may use, and what a figure was measured on."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import platform
 from pathlib import Path
 from typing import Any
 
-import torch
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's cpuset, `taskset`,
+    each process of the test suite), not every core of the machine. Threads beyond it
+    wait on each other: two torch threads on one core train at half the speed of one."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def describe_machine() -> dict[str, Any]:
+    import torch
+
     cpu = "unknown"
     with contextlib.suppress(OSError, StopIteration):
         cpu = next(
@@ -21,7 +30,7 @@ def describe_machine() -> dict[str, Any]:
         )
     return {
         "cpu": cpu,
-        "cores": os.cpu_count(),
+        "cores": usable_cores(),
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "torch": torch.__version__,

@@ -15,7 +15,6 @@ Workers are spawned, so a script must create the pool under `if __name__ == "__m
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -26,6 +25,7 @@ from seqocr.config import DecodeConfig
 from seqocr.data.images import ImageInput
 from seqocr.errors import SeqocrError
 from seqocr.loading import load
+from seqocr.machine import usable_cores
 from seqocr.recognizer import Prediction, Recognizer, image_name, raise_first
 
 SHARD_IMAGES = 4096  # at most this many images per task: bounds memory; large enough to batch by width
@@ -39,7 +39,7 @@ class ReadingPool:
     def __init__(
         self, model: str | Path = "digits", backend: str = "torch", workers: int = 0, locate: str | None = None
     ):
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or usable_cores()
         load(model, backend, device="cpu", locate=locate)  # fail here, in the caller, on a bad name; exports once
         # spawn: a forked child would inherit torch's thread pool mid-state
         self._executor = ProcessPoolExecutor(

@@ -8,7 +8,6 @@ per core (`seqocr.ReadingPool`).
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from seqocr.data.images import ImageInput
 from seqocr.data.suites import folder_or_suites
 from seqocr.loading import load
+from seqocr.machine import usable_cores
 from seqocr.recognizer import Recognizer
 
 LATENCY_IMAGES = 1000  # single-image timings: enough that a slow minute on a shared VM moves p50 little
@@ -91,7 +91,7 @@ def run_bench(
     """Every backend in one process (all cores to its threads), then in `workers`
     one-thread processes (default: one per core; 1 skips it). On a GPU (`device`), the
     torch backend alone, in this process."""
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cores()
     results: dict[str, Any] = {"model": str(model), "backends": {}}
     for backend in backends:
         recognizer = load(model, backend, device="cpu" if backend == "onnx" else device, precision=precision)

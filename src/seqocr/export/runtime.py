@@ -4,7 +4,6 @@ as the PyTorch network, so preprocessing and decoding are shared, not re-impleme
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from torch import Tensor
 from seqocr.charset import Charset
 from seqocr.config import ModelConfig, PreprocessConfig, from_dict
 from seqocr.errors import SeqocrError
+from seqocr.machine import usable_cores
 from seqocr.recognizer import ModelInfo, Recognizer
 
 
@@ -43,7 +43,7 @@ class OnnxNetwork:
     SMALL_BATCH = 32
 
     def __init__(self, path: str | Path, threads: int = 0):
-        threads = threads or (os.cpu_count() or 1)
+        threads = threads or usable_cores()
         self.session = _session(path, threads)
         self.small_batch_session = self.session if threads == 1 else _session(path, 1)
         self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from seqocr.config import ServeConfig, from_dict, to_dict
 from seqocr.loading import load
+from seqocr.machine import usable_cores
 from seqocr.serve.counters import Counters
 from seqocr.serve.deadline import DeadlineH11Protocol
 
@@ -45,7 +46,7 @@ def app_from_environment() -> FastAPI:
     end_with_parent()
     config = from_dict(ServeConfig, json.loads(os.environ[CONFIG_VARIABLE]))
     LOG.warning("worker %d started", os.getpid())  # a restarted worker says so in the log
-    threads = max(1, (os.cpu_count() or 1) // config.workers)  # the workers share the cores
+    threads = max(1, usable_cores() // config.workers)  # the workers share the cores
     torch.set_num_threads(threads)
     return build_app(config, threads, Counters(config.models, os.environ[COUNTERS_VARIABLE]))
 

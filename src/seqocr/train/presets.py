@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -10,6 +9,7 @@ from seqocr.config import DataConfig, ModelConfig, PreprocessConfig, RunConfig, 
 from seqocr.data.captcha import captcha_dir
 from seqocr.data.text_synth import ALNUM
 from seqocr.errors import SeqocrError
+from seqocr.machine import usable_cores
 from seqocr.train.distributed import processes_on_this_machine
 from seqocr.train.initial_weights import AUTO
 
@@ -29,13 +29,13 @@ def auto_workers(gpu: bool) -> int:
     """`--workers auto`: on a GPU, every core this process's share leaves beside the
     trainer (up to 8; torchrun's processes share the machine's cores); on the CPU, the
     recipe's balance of renderers and torch threads (digits: 2)."""
-    cores = (os.cpu_count() or 1) // processes_on_this_machine()
+    cores = usable_cores() // processes_on_this_machine()
     return max(1, min(8, cores - 1)) if gpu else 2
 
 
 def threads_beside(workers: int) -> int:
     """The torch threads that fit on the cores `workers` data processes leave (at least 1)."""
-    return max(1, (os.cpu_count() or 1) - workers)
+    return max(1, usable_cores() - workers)
 
 
 def folder() -> RunConfig:
