@@ -16,7 +16,15 @@ from seqocr.data.cells import CellSynth
 from seqocr.data.suites import suite
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.metrics import iou, match_boxes
-from seqocr.locating import MAX_PIXELS, StringLocator, looks_tight, reading_order, regions_of, working_image
+from seqocr.locating import (
+    MAX_PIXELS,
+    TRAIN_HEIGHT,
+    StringLocator,
+    looks_tight,
+    reading_order,
+    regions_of,
+    working_image,
+)
 from seqocr.models.locator import LOCATOR_CONFIG, STRIDE, Locator
 
 
@@ -79,7 +87,8 @@ def test_reading_order_is_by_lines_then_left_to_right():
 def test_the_working_image_fits_the_locator_and_refuses_pages_over_its_budget():
     pixels, scale = working_image(Image.new("L", (200, 150), 255))
     assert pixels.shape[0] % 32 == 0 and pixels.shape[1] % 32 == 0
-    assert scale == pytest.approx(160 / 150)
+    assert scale == pytest.approx(224 / 150)  # reading: strings larger than in training (160 / 150)
+    assert working_image(Image.new("L", (200, 150), 255), fit=TRAIN_HEIGHT)[1] == pytest.approx(160 / 150)
     side = int(MAX_PIXELS**0.5) + 2
     with pytest.raises(SeqocrError, match=f"page.png: too large for the locator .*limit {MAX_PIXELS:,}"):
         working_image(Image.new("L", (side, side), 255), "page.png")

@@ -1,7 +1,7 @@
 """Finding the digit strings in an image: cells, fields and photos, not only tight crops.
 
 `StringLocator` runs the locator network (models/locator.py) on a grey copy of the
-image fitted into 640x160 working pixels, thresholds its quarter-resolution text map and
+image fitted into 640x224 working pixels, thresholds its quarter-resolution text map and
 gives each connected region's box, in the input image's pixels, in reading order.
 `looks_tight` tells whether an image looks like a tight crop of one line (no band,
 rule or frame at its edges); `--locate auto` (Recognizer.second_looks) locates only
@@ -32,7 +32,13 @@ from seqocr.paths import cache_dir
 from seqocr.pretrained import resolve_model
 
 Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in the input image's pixels
-WORK_HEIGHT, WORK_WIDTH = 160, 640  # the locator sees the image fitted into this
+# Training fits each cell into 640x160 working pixels; reading fits an image into 640x224,
+# so the strings of a cell are 1.4 times larger than the network learnt them: more are
+# found whole, small ones above all. Long fields keep the 640 width: wider, the located
+# reading of documents lost to the whole-image one (docs/results.md, the locator's working size).
+TRAIN_HEIGHT = 160
+READ_HEIGHT = 224
+WORK_WIDTH = 640
 MAX_UPSCALE = 4.0  # small images are enlarged at most this much
 MAX_PIXELS = 12_000_000  # the locator's budget: a 12 MP photo; larger pages must be cut first
 MULTIPLE = 32  # the network halves the resolution five times
@@ -50,16 +56,17 @@ class Region:
     mass: float  # the summed probability: which string is the main one
 
 
-def working_image(image: Image.Image, name: str = "image") -> tuple[np.ndarray, float]:
-    """The grey (h, w) float32 copy in [0, 1] the locator reads, padded to multiples of 32
-    with its median, and the scale (working pixels per input pixel)."""
+def working_image(image: Image.Image, name: str = "image", fit: int = READ_HEIGHT) -> tuple[np.ndarray, float]:
+    """The grey (h, w) float32 copy in [0, 1] the locator reads, fitted into 640 x `fit`
+    pixels and padded to multiples of 32 with its median, and the scale (working pixels
+    per input pixel)."""
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise SeqocrError(
             f"{name}: too large for the locator ({width}x{height} = {width * height:,} pixels, limit "
             f"{MAX_PIXELS:,}); cut out the part that holds the number, or pass --locate off"
         )
-    scale = min(WORK_HEIGHT / height, WORK_WIDTH / width, MAX_UPSCALE)
+    scale = min(fit / height, WORK_WIDTH / width, MAX_UPSCALE)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     grey = flatten_alpha(image).convert("L")
     grey = grey.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)

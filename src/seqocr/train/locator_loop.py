@@ -28,7 +28,7 @@ from seqocr.config import RunConfig
 from seqocr.data.cells import Cell, CellSynth
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.metrics import IOU_MATCH, match_boxes
-from seqocr.locating import StringLocator, working_image
+from seqocr.locating import TRAIN_HEIGHT, StringLocator, working_image
 from seqocr.models import build_model
 from seqocr.models.locator import STRIDE, Locator
 from seqocr.run_folder import RunFolder
@@ -192,7 +192,7 @@ def training_pair(cell: Cell) -> tuple[np.ndarray, np.ndarray]:
     each map cell inside a string's box."""
     from PIL import Image
 
-    pixels, scale = working_image(Image.fromarray(cell.image))
+    pixels, scale = working_image(Image.fromarray(cell.image), fit=TRAIN_HEIGHT)
     mask = np.zeros(pixels.shape, np.float32)
     for box in cell.boxes:
         x0, y0, x1, y1 = box
