@@ -1,7 +1,7 @@
 """Few labels: accuracy against the number of labelled images, by recipe, and the review loop.
 
     python benchmarks/fewshot.py [--sets captcha generated writers] [--sizes 25 50 100 200 1000]
-                                 [--recipes default scratch old] [--minutes 15] [--review] [--name fewshot]
+                                 [--recipes default scratch old alone] [--minutes 15] [--review] [--name fewshot]
     python benchmarks/fewshot.py --plot          # docs/fewshot.png from benchmarks/results/fewshot.json
 
 Sets, each a fixed function of its name: a pool to label from and images to test on.
@@ -16,7 +16,9 @@ Recipes, each run as a user types it (the command is in the JSON):
 - default: `seqocr train --data DIR` (from the bundled reader that best covers the labels);
 - scratch: the default's network from random weights (`--init none --sequence conv --hidden 192`);
 - old: the folder recipe before it started from a bundled model (`--init none`: a BiLSTM
-  from scratch).
+  from scratch);
+- alone: the default without the synthetic strings beside the labelled images
+  (`--synthetic 0`), to see what they add.
 `--review` simulates a person using `seqocr review`: the true labels are hidden until
 asked; in rounds of 25 the images the current model is least sure of are labelled, the
 default recipe trains on all labelled so far (from its usual start, with the same time
@@ -54,6 +56,7 @@ RECIPES = {
     "default": [],
     "scratch": ["--init", "none", "--sequence", "conv", "--hidden", "192"],
     "old": ["--init", "none"],
+    "alone": ["--synthetic", "0"],
 }
 
 Labelled = list[tuple[Path, str]]
@@ -169,7 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=sorted(SETS))
     parser.add_argument("--sizes", nargs="+", type=int, default=[25, 50, 100, 200, 1000])
-    parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), default=sorted(RECIPES))
+    parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), default=["default", "scratch", "old"])
     parser.add_argument("--minutes", type=float, default=15.0, help="each run's time budget")
     parser.add_argument("--review", action="store_true", help="also simulate the review loop up to 100 labels")
     parser.add_argument("--name", default="fewshot", help="results go to benchmarks/results/NAME.json")

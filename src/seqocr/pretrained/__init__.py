@@ -1,5 +1,6 @@
 """Bundled models, referred to by name: `seqocr.load("digits")` (strings), `seqocr.load("digit")`
-(one digit), `seqocr.load("captcha")` (captcha_images_v2-style captchas); "locator" finds
+(one digit), `seqocr.load("captcha")` (captcha_images_v2-style captchas), `seqocr.load("alnum")`
+([0-9a-z] in captcha styles: the start for labelled folders that hold letters); "locator" finds
 digit strings in cells, fields and photos before a reader reads them (seqocr/locating.py)."""
 
 from __future__ import annotations
@@ -8,7 +9,13 @@ from pathlib import Path
 
 from seqocr.errors import SeqocrError
 
-BUNDLED = {"digits": "digits.pt", "digit": "digit.pt", "captcha": "captcha.pt", "locator": "locator.pt"}
+BUNDLED = {
+    "digits": "digits.pt",
+    "digit": "digit.pt",
+    "captcha": "captcha.pt",
+    "alnum": "alnum.pt",
+    "locator": "locator.pt",
+}
 HERE = Path(__file__).parent
 
 
