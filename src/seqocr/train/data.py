@@ -84,7 +84,7 @@ def folder_companion(config: RunConfig, charset: Charset, labels: list[str]) -> 
                 min_len=max(1, min(lengths)),
                 max_len=max(1, max(lengths)),
                 mixed_case=not cased,
-            )  # fmt: skip
+            )
         )
     if set(DIGITS.chars) <= set(charset.chars):
         return DigitStringSynth(labelled_marks(config, charset))

@@ -2,7 +2,8 @@
 
 The output layer has one row per class. Rows of characters both charsets share (a
 letter in either case), and the blank's (and an attention model's EOS and BOS), are
-copied; rows of new characters start as a fresh layer would. No hand-editing of state dicts, no size-mismatch crash.
+copied; rows of new characters start as a fresh layer would. No hand-editing of state
+dicts, no size-mismatch crash.
 With `init_backbone` (`--init M --sequence lstm`, a new sequence model), only the
 backbone's weights are copied: what it learnt to see is kept, what it learnt to read
 starts again.
