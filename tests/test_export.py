@@ -38,6 +38,20 @@ def test_an_exported_file_reads_like_the_checkpoint(exported, digits_model, synt
         assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
 
 
+def test_an_exported_file_keeps_the_length_its_model_reads(exported, synth_folder, tmp_path):
+    path, _ = exported
+    digits = seqocr.load(path)
+    assert digits.label_length is None and digits.network.metadata["seqocr_label_length"] == "null"
+    fixed = tmp_path / "fixed.onnx"  # as a model trained on labels all of two digits exports
+    fixed.write_bytes(path.read_bytes())
+    onnx_export._add_metadata(fixed, {**digits.network.metadata, "seqocr_label_length": "2"})
+    paths = [p for p, _ in read_folder(synth_folder).samples]
+    assert {len(a.text) for a in seqocr.load(fixed).predict(paths)} == {2}
+    onnx_export._add_metadata(fixed, {**digits.network.metadata, "seqocr_label_length": "-1"})
+    with pytest.raises(SeqocrError, match="metadata unreadable .label length -1"):
+        seqocr.load(fixed)
+
+
 def test_one_image_at_a_time_and_full_batches_read_alike_on_onnx(exported, synth_folder):
     """Small batches run on a one-thread session, large ones on all cores: same answers."""
     path, _ = exported

@@ -73,6 +73,8 @@ def test_a_run_started_from_digits_trains_its_network_on_a_new_charset_and_witho
     err = capsys.readouterr().err
     assert "no validation set" in err
     assert "initialised from 10-character model: 7 of 19 characters kept" in err  # the captcha preset: `--init digits`
+    assert "every label has 5 characters: the model reads 5" in err  # and so does its checkpoint
+    assert Checkpoint.load(out / "best.pt").label_length == 5 and load(out).label_length == 5
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["sequence"] == "conv"  # the digits model's geometry, not the folder preset's
 

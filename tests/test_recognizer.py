@@ -173,3 +173,29 @@ def test_an_older_checkpoint_loads_as_it_behaved_and_a_newer_one_is_refused(digi
     write_payload(lacking, {k: v for k, v in data.items() if k != "state_dict"})
     with pytest.raises(SeqocrError, match="checkpoint lacks state_dict"):
         seqocr.load(lacking)
+
+
+def test_a_model_whose_labels_all_had_one_length_reads_that_length_unless_told_otherwise(
+    digits_model, synth_folder, tmp_path, capsys
+):
+    from dataclasses import replace
+
+    from seqocr.checkpoint import Checkpoint
+    from seqocr.config import DecodeConfig
+
+    fixed = tmp_path / "two.pt"
+    replace(Checkpoint.load(digits_model.info.path), label_length=2).save(fixed)
+    model = seqocr.load(fixed)
+    paths = [p for p, _ in read_folder(synth_folder).samples]
+    assert {len(p.text) for p in model.predict(paths)} == {2}
+    unconstrained = [p.text for p in digits_model.predict(paths)]
+    assert [p.text for p in model.predict(paths, decoding=DecodeConfig(learnt_length=False))] == unconstrained
+    asked = model.predict(paths, decoding=DecodeConfig(min_length=3, max_length=3))
+    assert {len(p.text) for p in asked} == {3}  # a length asked for wins over the learnt one
+    assert main(["predict", "--model", str(fixed), "--any-length", str(paths[0])]) == 0
+    assert unconstrained[0] in capsys.readouterr().out.split()
+    data = read_payload(fixed)
+    data["label_length"] = 0
+    write_payload(fixed, {k: v for k, v in data.items() if k not in ("format", "version")})
+    with pytest.raises(SeqocrError, match="label_length 0 is not a positive whole number"):
+        seqocr.load(fixed)

@@ -47,16 +47,20 @@ def test_the_best_checkpoint_loads_as_a_recognizer(run):
     assert data["format"] == "seqocr-checkpoint" and "optimizer" not in data
 
 
-def test_resume_continues_from_the_last_epoch(run, tmp_path):
+def test_resume_continues_from_the_last_epoch_with_a_new_patience_if_given(run, tmp_path, capsys):
     run = Path(shutil.copytree(run, tmp_path / "copy"))  # the shared run stays as the other tests expect it
     config = tiny_config(run, epochs=3)
     # Resuming reads the run's own config.json; widen it to 3 epochs as a user would.
     saved = json.loads((run / "config.json").read_text())
     saved["train"]["epochs"] = 3
     (run / "config.json").write_text(json.dumps(saved))
-    train(config, resume=True, progress=False)
+    train(config, resume=True, progress=False, patience=saved["train"]["patience"] + 5)
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3]
+    # --patience with --resume: a run that stopped early goes on, and config.json says by what
+    resumed = json.loads((run / "config.json").read_text())["train"]
+    assert resumed["patience"] == saved["train"]["patience"] + 5 and resumed["epochs"] == 3
+    assert f"patience {saved['train']['patience']} -> {resumed['patience']} epochs" in capsys.readouterr().err
 
 
 def test_a_paused_run_stops_at_an_epochs_end_and_resuming_goes_on_with_the_same_schedule(run, tmp_path):

@@ -59,6 +59,8 @@ class Checkpoint:
     calibration: dict[str, Any] | None = None  # how the temperature was fitted
     metrics: dict[str, Any] = field(default_factory=dict)  # the run's best validation figures
     command: str = ""  # the command line that trained it
+    # every training label's length when they all had one (a site's captchas): read by default
+    label_length: int | None = None
     seqocr: str = __version__  # the version that wrote it
     resume: dict[str, Any] = field(default_factory=dict)
 
@@ -90,6 +92,7 @@ class Checkpoint:
             "metrics": self.metrics,
             "command": self.command,
             "seqocr": self.seqocr,
+            **({"label_length": self.label_length} if self.label_length is not None else {}),
             **({"calibration": self.calibration} if self.calibration is not None else {}),
             **self.resume,
         }
@@ -111,6 +114,7 @@ class Checkpoint:
                 calibration=data.get("calibration"),
                 metrics=dict(data["metrics"]),
                 command=str(data["command"] or ""),
+                label_length=_length(data.get("label_length")),
                 seqocr=str(data["seqocr"]),
                 resume={key: data[key] for key in RESUME_KEYS if key in data},
             )
@@ -140,6 +144,12 @@ def _typed(data: dict[str, Any], key: str, kind: type) -> Any:
     if not isinstance(data[key], kind):
         raise TypeError(f"{key} is a {type(data[key]).__name__}, not a {kind.__name__}")
     return data[key]
+
+
+def _length(value: Any) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"label_length {value!r} is not a positive whole number")
+    return value
 
 
 def _weights(state: Any) -> dict[str, Tensor]:

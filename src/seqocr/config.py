@@ -50,7 +50,10 @@ class SynthConfig:
 class DecodeConfig:
     """How logits become text. Greedy unless a beam or a constraint is asked for;
     constraints act inside the search (CTC: decode/beam.py, attention: decode/attention.py);
-    a classifier honours `allowed` and refuses length and pattern constraints."""
+    a classifier honours `allowed` and refuses length and pattern constraints.
+
+    A model whose training labels all had one length reads that length unless a length is
+    asked for here or `learnt_length` is False (Recognizer.decoding_for)."""
 
     beam: int = 0  # 0: greedy (fastest); N: prefix beam search keeping N prefixes
     n_best: int = 1  # answers to return per image, best first
@@ -58,10 +61,15 @@ class DecodeConfig:
     min_length: int = 0
     max_length: int | None = None
     pattern: str = ""  # a regular expression the whole answer must match
+    learnt_length: bool = True  # False: ignore the label length a model records (--any-length)
+
+    @property
+    def asks_length(self) -> bool:
+        return bool(self.min_length or self.max_length is not None)
 
     @property
     def constrained(self) -> bool:
-        return bool(self.allowed or self.min_length or self.max_length is not None or self.pattern)
+        return bool(self.allowed or self.asks_length or self.pattern)
 
     @property
     def uses_beam(self) -> bool:

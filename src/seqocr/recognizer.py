@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol, overload
 
@@ -147,6 +147,7 @@ class Recognizer:
         temperature: float = 1.0,
         device: str = "cpu",
         precision: str = "32",
+        label_length: int | None = None,
     ):
         if network is None and model is None:
             raise ValueError("a Recognizer needs a model or a network")
@@ -159,6 +160,7 @@ class Recognizer:
         self.network: RecognitionModel | Network = network if network is not None else model  # type: ignore[assignment]
         self.backend = "torch" if network is None else "onnx"
         self.temperature = temperature  # confidences are softmax(logits / temperature)
+        self.label_length = label_length  # every training label's length, when they shared one
         self.charset = charset
         self.preprocess = preprocess_config
         self.model_config = model_config
@@ -182,6 +184,7 @@ class Recognizer:
             temperature=checkpoint.temperature,
             device=device,
             precision=precision,
+            label_length=checkpoint.label_length,
         )
 
     @property
@@ -222,6 +225,15 @@ class Recognizer:
         twin = copy.copy(self)
         twin.locate, twin.locator = mode, locator
         return twin
+
+    def decoding_for(self, decoding: DecodeConfig | None) -> DecodeConfig | None:
+        """`decoding`, asking for the length every training label had when the model records
+        one and the caller asks for no length of its own (nor `learnt_length=False`): a
+        site's captchas all have five characters, and a reading of four is always wrong."""
+        n = self.label_length
+        if n is None or (decoding is not None and (decoding.asks_length or not decoding.learnt_length)):
+            return decoding
+        return replace(decoding or DecodeConfig(), min_length=n, max_length=n)
 
     def uncalibrated(self) -> Recognizer:
         """The same reader at temperature 1: confidences as the network gives them."""
@@ -391,7 +403,7 @@ class Recognizer:
             images = images.to(self.device, non_blocking=True)
             widths = widths.to(self.device, non_blocking=True)
         with autocast(self.device, self.precision):
-            return read_batch(self.network, self.charset, images, widths, decoding, self.temperature)
+            return read_batch(self.network, self.charset, images, widths, self.decoding_for(decoding), self.temperature)
 
 
 def located_cut(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:

@@ -25,8 +25,11 @@ class RunFolder:
         """Start a new run; refuses to overwrite an existing one."""
         self.refuse_existing()
         self.root.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.config_path, json.dumps(to_dict(config), indent=2) + "\n")
+        self.write_config(config)
         self.metrics_path.write_text("")
+
+    def write_config(self, config: RunConfig) -> None:
+        write_atomic(self.config_path, json.dumps(to_dict(config), indent=2) + "\n")
 
     def refuse_existing(self) -> None:
         """A folder that holds a run it can resume (its `last.pt`) is never overwritten; one

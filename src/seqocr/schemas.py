@@ -48,6 +48,9 @@ class RecognizeResponse(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     charset: str
+    label_length: int | None = Field(
+        None, description="the length every answer has: the one every training label had (None: any)"
+    )
     backend: str
     device: str
     metrics: dict[str, object]

@@ -126,6 +126,12 @@ def add_decode_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-length", type=non_negative_int, default=0, help="at least this many characters")
     group.add_argument("--max-length", type=count, help="at most this many characters")
     group.add_argument("--pattern", default="", help="a regular expression the whole answer must match")
+    group.add_argument(
+        "--any-length",
+        action="store_true",
+        help="answers of any length from a model whose training labels all had one length (it reads that "
+        "length by default)",
+    )
 
 
 def decode_config(args: argparse.Namespace) -> DecodeConfig:
@@ -138,6 +144,7 @@ def decode_config(args: argparse.Namespace) -> DecodeConfig:
         min_length=args.length if args.length is not None else args.min_length,
         max_length=args.length if args.length is not None else args.max_length,
         pattern=args.pattern,
+        learnt_length=not args.any_length,
     )
 
 

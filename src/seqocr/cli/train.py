@@ -96,7 +96,12 @@ def _add_run_options(train: argparse.ArgumentParser) -> None:
     train.add_argument("--weight-decay", type=non_negative_float, help="AdamW weight decay")
     train.add_argument("--samples-per-epoch", type=count)
     train.add_argument("--val-samples", type=count)
-    train.add_argument("--patience", type=count, help="stop after this many epochs without improvement")
+    train.add_argument(
+        "--patience",
+        type=count,
+        help="stop after this many epochs without improvement (with --resume: replaces the run's own, so a run "
+        "stopped early goes on)",
+    )
     train.add_argument("--seed", type=int)
     train.add_argument("--max-minutes", type=non_negative_float, help="stop after this much training time")
     train.add_argument("--threads", type=count, help="torch threads (default: the preset's, else all cores)")
@@ -137,7 +142,8 @@ def run_training(args: argparse.Namespace) -> int:
             raise SeqocrError("--pause-after: the locator trains in one piece (give --max-minutes instead)")
         best = train_locator(config, resume=args.resume, progress=not args.no_progress, command=command)
     else:
-        best = train(config, args.resume, not args.no_progress, command, pause_after=args.pause_after)
+        patience = args.patience if args.resume else None  # a resumed run keeps its own config, but for this
+        best = train(config, args.resume, not args.no_progress, command, args.pause_after, patience)
     if launched_as_main():  # under torchrun, rank 0 speaks for the run
         print(f"best checkpoint: {best}")
     return 0

@@ -95,6 +95,7 @@ def export_onnx(
         "seqocr_model": json.dumps(to_dict(recognizer.model_config)),
         "seqocr_info": json.dumps({k: v for k, v in asdict(recognizer.info).items() if k != "path"}),
         "seqocr_temperature": repr(recognizer.temperature),
+        "seqocr_label_length": json.dumps(recognizer.label_length),
     }
     output_folder(out.parent, "the exported model")
     try:

@@ -31,6 +31,7 @@ def load_onnx(path: str | Path, threads: int = 0) -> Recognizer:
         info,
         network=network,
         temperature=meta["temperature"],
+        label_length=meta["label_length"],
     )
 
 
@@ -80,11 +81,19 @@ def read_metadata(network: OnnxNetwork, path: str | Path) -> dict[str, Any]:
     missing = [k for k in ("seqocr_charset", "seqocr_preprocess", "seqocr_model") if k not in meta]
     if missing:
         raise SeqocrError(f"{path}: not exported by seqocr (metadata lacks {', '.join(missing)})")
-    return {
-        "charset": meta["seqocr_charset"],
-        "preprocess": json.loads(meta["seqocr_preprocess"]),
-        "model": json.loads(meta["seqocr_model"]),
-        "info": json.loads(meta.get("seqocr_info", "{}")),
-        "quantized": meta.get("seqocr_quantized"),
-        "temperature": float(meta.get("seqocr_temperature", "1.0")),
-    }
+    try:
+        values = {
+            "charset": meta["seqocr_charset"],
+            "preprocess": json.loads(meta["seqocr_preprocess"]),
+            "model": json.loads(meta["seqocr_model"]),
+            "info": json.loads(meta.get("seqocr_info", "{}")),
+            "quantized": meta.get("seqocr_quantized"),
+            "temperature": float(meta.get("seqocr_temperature", "1.0")),
+            "label_length": json.loads(meta.get("seqocr_label_length", "null")),
+        }
+    except ValueError as error:
+        raise SeqocrError(f"{path}: seqocr metadata unreadable ({error})") from None
+    length = values["label_length"]
+    if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 1):
+        raise SeqocrError(f"{path}: seqocr metadata unreadable (label length {length!r})")
+    return values

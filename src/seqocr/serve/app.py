@@ -116,6 +116,7 @@ def _models(recognizers: dict[str, Recognizer], default: str, counts: Counters) 
             ModelInfo(
                 name=name,
                 charset=r.charset.chars,
+                label_length=r.label_length,
                 backend=r.backend,
                 device=str(r.device),
                 metrics=r.info.metrics,

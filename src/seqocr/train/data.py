@@ -97,6 +97,8 @@ class TrainingData:
     def __init__(self, config: RunConfig, charset: Charset, model: RecognitionModel, split: FolderSplit | None):
         self.config, self.charset = config, charset
         self.excluded: list[Excluded] = []
+        # the one length every folder label has, when they share one: the model reads it by default
+        self.label_length: int | None = None
         self.synthetic = 0  # synthetic strings joining a folder's images each epoch
         self._draw: Callable[[int], Source]  # epoch -> that epoch's training samples
         if split is None and config.data.source == "digits":
@@ -134,6 +136,9 @@ class TrainingData:
         if not train.kept:
             raise SeqocrError(f"{config.data.path}: no usable training images ({len(self.excluded)} excluded)")
         self.validation = FolderSource(val.samples) if val.kept else None
+        lengths = {len(text) for _, text in train.samples + val.samples}
+        if len(lengths) == 1 and model.family != "classifier":  # a classifier reads one character anyway
+            self.label_length = lengths.pop()
         images = FolderSource(train.samples)
         folder_draw = (
             (lambda epoch: AugmentedSource(images, seed=config.train.seed, epoch=epoch))

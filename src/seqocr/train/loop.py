@@ -51,15 +51,21 @@ WRITE_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)  # the r
 
 
 def train(
-    config: RunConfig, resume: bool = False, progress: bool = True, command: str = "", pause_after: float = 0.0
+    config: RunConfig,
+    resume: bool = False,
+    progress: bool = True,
+    command: str = "",
+    pause_after: float = 0.0,
+    patience: int | None = None,
 ) -> Path:
     """Train per `config` into its run folder; returns the best checkpoint's path.
     `pause_after` (minutes, 0: never) ends this call at the first epoch's end past it,
-    the schedule unchanged: a long run trains in pieces, each continued with `resume`."""
+    the schedule unchanged: a long run trains in pieces, each continued with `resume`.
+    `patience`, with `resume`, replaces the run's own: a run stopped early continues."""
     threads = torch.get_num_threads()  # the caller's setting comes back afterwards
     processes, device = join_processes(resolve_device(config.train.device))
     try:
-        return _train(config, resume, progress and processes.main, command, device, processes, pause_after)
+        return _train(config, resume, progress and processes.main, command, device, processes, pause_after, patience)
     except RuntimeError as error:  # under torchrun: another process failed and left the group
         if not processes.several or processes.main:
             raise
@@ -100,10 +106,11 @@ def _train(
     device: torch.device,
     processes: Processes,
     pause_after: float,
+    patience: int | None,
 ) -> Path:
     say = _speaker(processes)
     piece_started = time.monotonic()
-    run = _prepare(config, resume, device, processes, say)
+    run = _prepare(config, resume, device, processes, say, patience)
     config, folder, charset, model, data = run.config, run.folder, run.charset, run.model, run.data
     tc = config.train
     stepper, schedule, state, averaged = _start(run, device, processes, resume, say)
@@ -111,7 +118,9 @@ def _train(
         EncodedDataset(data.validation, config.preprocess, charset) if data.validation is not None else None,
         tc.batch_size,
     )
-    record = Checkpoint(charset, config.model, config.preprocess, weights={}, command=command)  # weights: each save
+    record = Checkpoint(  # weights: each save
+        charset, config.model, config.preprocess, weights={}, command=command, label_length=data.label_length
+    )
     started = time.monotonic() - state.seconds
     for epoch in range(state.epoch + 1, tc.epochs + 1):
         batches = _epoch_batches(config, data, charset, epoch, processes)
@@ -209,16 +218,31 @@ def _metrics_row(
 
 
 def _prepare(
-    config: RunConfig, resume: bool, device: torch.device, processes: Processes, say: Callable[[str], None]
+    config: RunConfig,
+    resume: bool,
+    device: torch.device,
+    processes: Processes,
+    say: Callable[[str], None],
+    patience: int | None = None,
 ) -> Run:
     """Resolve the config (a resumed run's own, an initial model's geometry), check the data
     and create the run folder; data problems fail before a run folder exists."""
     folder = RunFolder(config.train.out)
-    if resume:  # the run's own config wins; only its folder and the machine may have changed
+    if resume:  # the run's own config wins; only its folder, the machine and its patience may change
         saved, given = folder.read_config(), config.train
         config = replace(
-            saved, train=replace(saved.train, out=given.out, device=given.device, precision=given.precision)
+            saved,
+            train=replace(
+                saved.train,
+                out=given.out,
+                device=given.device,
+                precision=given.precision,
+                patience=patience or saved.train.patience,
+            ),
         )
+        if config.train.patience != saved.train.patience and processes.main:
+            folder.write_config(config)  # config.json says what the run goes on by
+            say(f"patience {saved.train.patience} -> {config.train.patience} epochs")
     else:
         folder.refuse_existing()
     split = split_folder(config.data, config.train.seed) if config.data.path else None
@@ -252,6 +276,9 @@ def _prepare(
             f"all {len(split.train)} images train: a set under {SMALL_SET} holds none out for validation "
             "(--val-split to hold some out); the last weights are kept"
         )
+    if data.label_length is not None:
+        n = data.label_length
+        say(f"every label has {n} character{'s' * (n != 1)}: the model reads {n} unless asked otherwise (--any-length)")
     if data.synthetic:
         say(f"each epoch: {data.samples_per_epoch - data.synthetic} folder images, {data.synthetic} synthetic strings")
     if data.excluded and processes.main:
