@@ -87,19 +87,21 @@ def test_two_processes_train_one_run_that_loads_anywhere_and_one_process_resumes
     assert read_payload(out / "last.pt")["state"]["epoch"] == 3
 
 
-def test_bf16_on_the_cpu_trains_a_model_whose_loss_falls_and_that_reads_in_bf16(tmp_path: Path, data_dir, synth_folder):
+def test_bf16_on_the_cpu_trains_a_run_stored_at_full_precision_and_reads_in_bf16(
+    tmp_path: Path, data_dir, synth_folder, digits_model
+):
+    """That bf16 steps learn is test_device's; here the whole run at bf16 and reading at it."""
     from seqocr.cli import main
 
     out = tmp_path / "bf16"
-    args = [*TINY, "--precision", "bf16", "--epochs", "4", "--samples-per-epoch", "256", "--out", str(out)]
-    assert main(args) == 0
+    assert main([*TINY, "--precision", "bf16", "--epochs", "1", "--samples-per-epoch", "64", "--out", str(out)]) == 0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    assert torch.isfinite(torch.tensor(rows[0]["train_loss"]))
     weights = Checkpoint.load(out / "best.pt").weights
     assert all(v.dtype in (torch.float32, torch.int64) for v in weights.values())  # stored at full precision
     images = sorted(synth_folder.glob("*.png"))[:16]
-    half, full = load(out, precision="bf16").predict(images), load(out).predict(images)
-    assert sum(a.text == b.text for a, b in zip(half, full, strict=True)) >= 12  # bf16 keeps ~3 digits
+    half, full = load("digits", precision="bf16").predict(images), digits_model.predict(images)
+    assert sum(a.text == b.text for a, b in zip(half, full, strict=True)) >= 14  # bf16 keeps ~3 significant digits
     assert max(abs(a.confidence - b.confidence) for a, b in zip(half, full, strict=True) if a.text == b.text) < 0.1
 
 

@@ -65,6 +65,13 @@ def test_one_image_at_a_time_and_full_batches_read_alike_on_onnx(exported, synth
         assert a.confidence == pytest.approx(b.confidence, abs=1e-4)
 
 
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    """One user cache for the tests that read with `--backend onnx`: the bundled model is
+    exported into it once, by the first of them."""
+    return tmp_path_factory.mktemp("cache")
+
+
 def test_an_export_that_disagrees_fails_and_leaves_nothing(tmp_path, digits_model, monkeypatch):
     real_trace = onnx_export._trace
 
@@ -89,19 +96,20 @@ def test_int8_export_is_smaller_and_checked_on_real_images(tmp_path, exported, c
     assert seqocr.load(out).info.quantized == "int8"
 
 
-def test_the_onnx_backend_from_the_command_line(tmp_path, synth_folder, capsys, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+def test_the_onnx_backend_from_the_command_line(onnx_cache, synth_folder, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(onnx_cache))
     paths = [str(p) for p, _ in read_folder(synth_folder).samples[:6]]
     assert main(["predict", "--json", *paths]) == 0
     torch_rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert main(["predict", "--json", "--backend", "onnx", *paths]) == 0
-    onnx_rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["text"] for r in onnx_rows] == [r["text"] for r in torch_rows]
-    assert list((tmp_path / "seqocr" / "onnx").glob("digits-*.onnx"))  # exported once, cached
+    for _ in range(2):
+        assert main(["predict", "--json", "--backend", "onnx", *paths]) == 0
+        onnx_rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert [r["text"] for r in onnx_rows] == [r["text"] for r in torch_rows]
+    assert len(list((onnx_cache / "seqocr" / "onnx").glob("digits-*.onnx"))) == 1  # exported once, cached
 
 
-def test_bench_reports_both_backends(tmp_path, synth_folder, capsys, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+def test_bench_reports_both_backends(tmp_path, onnx_cache, synth_folder, capsys, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(onnx_cache))
     out = tmp_path / "bench.json"
     args = ["bench", "digits", "--data", str(synth_folder), "-n", "32", "--workers", "2", "--json", str(out)]
     assert main(args) == 0
