@@ -76,7 +76,9 @@ def test_a_run_started_from_digits_trains_its_network_on_a_new_charset_and_witho
     assert "every label has 5 characters: the model reads 5" in err  # and so does its checkpoint
     assert Checkpoint.load(out / "best.pt").label_length == 5 and load(out).label_length == 5
     config = json.loads((out / "config.json").read_text())
-    assert config["model"]["sequence"] == "conv"  # the digits model's geometry, not the folder preset's
+    digits = load("digits").model_config
+    assert config["model"]["hidden"] == digits.hidden and config["model"]["stages"] == [list(s) for s in digits.stages]
+    assert config["model"]["dropout"] == digits.dropout  # the digits model's geometry, not the folder preset's
 
 
 def test_fine_tuning_keeps_the_rows_of_shared_characters(digits_model):

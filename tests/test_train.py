@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from seqocr.charset import DIGITS
+from seqocr.checkpoint import Checkpoint
 from seqocr.config import PreprocessConfig, RunConfig, SynthConfig, TrainConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
 from seqocr.data.synth import DigitStringSynth
@@ -100,12 +101,14 @@ def test_the_learning_rate_warms_up_peaks_and_anneals_within_a_time_budget():
 def test_a_temperature_is_fitted_only_on_a_validation_set_large_enough_to_trust(tmp_path, data_dir, capsys):
     from seqocr.evaluate.calibration import MIN_CALIBRATION_IMAGES
 
+    start = tmp_path / "start.pt"  # a starting model whose temperature no default could be mistaken for
+    Checkpoint.load(load("digits").info.path).calibrated(0.8).save(start)
     small = tiny_config(tmp_path / "small", epochs=1)
-    small = replace(small, train=replace(small.train, init="digits", samples_per_epoch=32))
+    small = replace(small, train=replace(small.train, init=str(start), samples_per_epoch=32))
     train(small, progress=False)
     data = torch.load(tmp_path / "small" / "best.pt", weights_only=True)
     assert "calibration" not in data
-    assert data["temperature"] == load("digits").temperature != 1.0  # the starting model's
+    assert data["temperature"] == 0.8  # the starting model's
     assert "32 validation images are too few" in capsys.readouterr().err
 
     large = tiny_config(tmp_path / "large", epochs=1)

@@ -337,7 +337,7 @@ class Recognizer:
     def prepare_with_box(self, image: ImageInput, name: str = "image") -> tuple[Tensor, Placement]:
         """`prepare`, and where the tensor came from in the input image: the whole image
         (cropped to its ink), or with `--locate on` the main string the locator found (a
-        blank when it found none, which reads as "" at confidence 0)."""
+        blank with no box when it found none: `read_prepared` answers "" at confidence 0)."""
         pil = as_pil(image, name)
         return self._locate_main(pil, name) if self.locate == "on" else self._whole(pil, name)
 
@@ -386,6 +386,9 @@ class Recognizer:
             images, widths = pad_batch([tensors[i] for i in chunk])
             decoded_batch = self._read_padded(images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
+                if boxes is not None and boxes[i].box is None:  # the locator found no string: nothing is read
+                    results[i] = Prediction("", 0.0, ())
+                    continue
                 char_x = _char_x(d, boxes[i].read) if boxes is not None else ()
                 box = boxes[i].box if boxes is not None else None
                 # nothing read is never a sure answer: a blank page, a crop that missed the
