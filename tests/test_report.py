@@ -27,6 +27,12 @@ def test_analysis_by_hand():
     assert safest["threshold"] == 0.9 and safest["coverage"] == 0.5
     found = insights(a)
     assert found[0].startswith("50.00% of 4 strings are read exactly")
+    # a miscalibrated model is told to calibrate; one already calibrated, on what data
+    assert any("`seqocr calibrate`)" in line for line in found)
+    calibrated = insights(a, ece_before=0.2)
+    assert any("with the fitted temperature (20.00% without)" in line for line in calibrated)
+    assert any("calibrate on labelled images like them" in line for line in calibrated)
+    assert not any("`seqocr calibrate`)" in line for line in calibrated)
 
 
 def test_the_report_renders_in_a_browser_with_its_images(tmp_path, synth_folder, capsys):

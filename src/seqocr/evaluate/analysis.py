@@ -214,7 +214,7 @@ def insights(a: Analysis, ece_before: float | None = None) -> list[str]:
     found += _length_finding(a, gaps) + _position_finding(a) + _repeat_finding(a)
     subs = [c for c in a["confusions"] if MISSING not in (c["truth"], c["predicted"])]
     found += _confusion_finding(a, subs) + _confidence_findings(a, ece_before)
-    return found + next_steps(a, subs, gaps)
+    return found + next_steps(a, subs, gaps, calibrated=ece_before is not None)
 
 
 Gap = tuple[float, int, float, Group, float]  # (accuracy - expected, length, expected, group, standard error)
@@ -331,9 +331,15 @@ def _confidence_findings(a: Analysis, ece_before: float | None) -> list[str]:
     return found
 
 
-def next_steps(a: Analysis, subs: list[Confusion], gaps: list[Gap]) -> list[str]:
+def next_steps(a: Analysis, subs: list[Confusion], gaps: list[Gap], calibrated: bool = False) -> list[str]:
+    """What to try next; `calibrated`: the model's temperature was already fitted."""
     steps = []
-    if a["ece"] > 0.01:
+    if a["ece"] > 0.01 and calibrated:
+        steps.append(
+            "Next: ECE is above 1% with the temperature fitted on validation data: if these images are "
+            "the ones it will read, calibrate on labelled images like them (`seqocr calibrate --data DIR`)."
+        )
+    elif a["ece"] > 0.01:
         steps.append("Next: calibrate the confidence on validation data (`seqocr calibrate`), ECE is above 1%.")
     if gaps and min(gaps)[0] < -2 * min(gaps)[4]:
         steps.append("Next: train on longer strings, or check spacing at those lengths: long strings underperform.")
