@@ -59,14 +59,14 @@ def folder() -> RunConfig:
 
 def captcha() -> RunConfig:
     """captcha_images_v2 (200x50, 5 of 19 symbols): the folder recipe, started from the
-    bundled `digits` model (and so with its geometry). From scratch, a few hundred
-    captchas leave CTC on its all-blank plateau for minutes, for as long as the seed
-    decides; a model that already reads digit strings knows strokes and alignment
-    (docs/results.md, Captchas)."""
+    bundled `alnum` base model (and so with its geometry), which knows the letters. From
+    scratch, a few hundred captchas leave CTC on its all-blank plateau for minutes, for
+    as long as the seed decides; a model that already reads strings knows strokes and
+    alignment (docs/results.md, Captchas)."""
     config = folder()
     return replace(
         config,
-        train=replace(config.train, out="runs/captcha", init="digits", max_minutes=10.0),
+        train=replace(config.train, out="runs/captcha", init="alnum", max_minutes=10.0),
         data=replace(config.data, path=str(captcha_dir(download=False))),
     )
 
