@@ -146,8 +146,13 @@ def _typed(data: dict[str, Any], key: str, kind: type) -> Any:
     return data[key]
 
 
+def valid_label_length(value: Any) -> bool:
+    """A recorded label length (a checkpoint's or an export's) is None or a positive int."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+
+
 def _length(value: Any) -> int | None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+    if not valid_label_length(value):
         raise ValueError(f"label_length {value!r} is not a positive whole number")
     return value
 

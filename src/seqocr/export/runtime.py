@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from seqocr.charset import Charset
+from seqocr.checkpoint import valid_label_length
 from seqocr.config import ModelConfig, PreprocessConfig, from_dict
 from seqocr.errors import SeqocrError
 from seqocr.machine import usable_cores
@@ -93,7 +94,6 @@ def read_metadata(network: OnnxNetwork, path: str | Path) -> dict[str, Any]:
         }
     except ValueError as error:
         raise SeqocrError(f"{path}: seqocr metadata unreadable ({error})") from None
-    length = values["label_length"]
-    if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 1):
-        raise SeqocrError(f"{path}: seqocr metadata unreadable (label length {length!r})")
+    if not valid_label_length(values["label_length"]):
+        raise SeqocrError(f"{path}: seqocr metadata unreadable (label length {values['label_length']!r})")
     return values
