@@ -30,6 +30,14 @@ def one_core_per_process() -> None:
 one_core_per_process()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked `heavy` (several seconds in all: processes, servers, training) run
+    first. `pytest -n 2 --dist loadfile --no-loadscope-reorder` hands modules out in
+    this order as workers free up, so the last ones are short and both workers finish
+    together (the slowest first: the longest-processing-time rule)."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: file order otherwise
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ["SEQOCR_DATA_DIR"])

@@ -12,6 +12,8 @@ from seqocr.data.folder import read_folder
 from seqocr.data.transform import preprocess
 from seqocr.loading import load
 
+pytestmark = pytest.mark.heavy
+
 TINY = ["--epochs", "1", "--samples-per-epoch", "64", "--val-samples", "32", "--workers", "0", "--max-minutes", "0"]
 
 
@@ -109,7 +111,7 @@ def test_classify_refuses_a_string_model(tmp_path, test_digits, capsys):
 
 def test_the_digit_preset_trains_a_classifier_on_single_mnist_digits(tmp_path):
     run = tmp_path / "digit"
-    tiny = ["--epochs", "1", "--workers", "0", "--max-minutes", "0.05"]
+    tiny = ["--epochs", "1", "--workers", "0", "--max-minutes", "0.02"]
     assert main(["train", "--preset", "digit", "--arch", "mlp", "--out", str(run), "--no-progress", *tiny]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["arch"] == "mlp" and config["data"]["source"] == "digits"

@@ -19,6 +19,8 @@ from seqocr.data.datasets import EncodedDataset, WidthBucketedBatches
 from seqocr.loading import load
 from seqocr.models import build_model
 
+pytestmark = pytest.mark.heavy
+
 TINY = [
     "train", "--device", "cpu", "--epochs", "2", "--samples-per-epoch", "96", "--val-samples", "32",
     "--batch-size", "16", "--workers", "0", "--threads", "1", "--max-minutes", "0", "--max-len", "4",
@@ -50,17 +52,9 @@ def test_processes_see_disjoint_shares_of_an_epoch_and_as_many_steps_each():
     assert set(seen[0]) | set(seen[1]) <= set(alone) and len(alone) == 101
 
 
-def torchrun(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([*command, "-m", "seqocr", *args], capture_output=True, text=True, env=env, timeout=600)
-
-
-def test_two_processes_train_one_run_that_loads_anywhere_and_one_process_resumes(
-    tmp_path: Path, data_dir, synth_folder
-):
-    out = tmp_path / "ddp"
-    result = torchrun(*TINY, "--out", str(out))
+def test_two_processes_train_one_run_that_loads_anywhere_and_one_process_resumes(under_torchrun, synth_folder):
+    folder, result = under_torchrun
+    out = folder / "ddp"
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 process(es)" in result.stderr
     assert result.stderr.count("epoch 1:") == 1  # rank 0 alone prints
@@ -132,20 +126,43 @@ leave_processes()
 """
 
 
-def test_processes_average_their_gradients_into_the_weights_one_process_reaches(tmp_path: Path, data_dir, monkeypatch):
-    script = tmp_path / "one_step.py"
-    script.write_text(ONE_STEP)
-    monkeypatch.setattr(sys, "argv", [str(script), str(tmp_path)])
-    runpy.run_path(str(script), run_name="__main__")  # alone, in this process
+THEN_TRAIN = """
+import runpy, sys
+import seqocr.train.distributed as distributed
+folder, *arguments = sys.argv[1:]
+sys.argv = [sys.argv[0], folder]
+leave, distributed.leave_processes = distributed.leave_processes, lambda: None  # the training joins the same group
+runpy.run_path(folder + "/one_step.py", run_name="__main__")
+distributed.leave_processes = leave
+from seqocr.cli import main
+sys.exit(main(arguments))
+"""
+
+
+@pytest.fixture(scope="module")
+def under_torchrun(tmp_path_factory, data_dir) -> tuple[Path, subprocess.CompletedProcess]:
+    """One torchrun of two processes for the two tests that need one (each start of
+    torchrun and its processes costs seconds): ONE_STEP's three steps, then a tiny
+    training run into `ddp/`. (folder, the finished torchrun)."""
+    folder = tmp_path_factory.mktemp("torchrun")
+    (folder / "one_step.py").write_text(ONE_STEP)
+    (folder / "then_train.py").write_text(THEN_TRAIN)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    command += [str(folder / "then_train.py"), str(folder), *TINY, "--out", str(folder / "ddp")]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script)]
-    together = subprocess.run([*command, str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    return folder, subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_processes_average_their_gradients_into_the_weights_one_process_reaches(under_torchrun, monkeypatch):
+    folder, together = under_torchrun
+    monkeypatch.setattr(sys, "argv", [str(folder / "one_step.py"), str(folder)])
+    runpy.run_path(str(folder / "one_step.py"), run_name="__main__")  # alone, in this process
     assert together.returncode == 0, together.stderr[-2000:]
-    one, first, second = (torch.load(tmp_path / name) for name in ("rank0-of-1.pt", "rank0-of-2.pt", "rank1-of-2.pt"))
+    one, first, second = (torch.load(folder / name) for name in ("rank0-of-1.pt", "rank0-of-2.pt", "rank1-of-2.pt"))
     assert all(torch.equal(first[k], second[k]) for k in first)  # every process holds the same weights
     # two halves of 8 strings of 3 digits, gradients averaged = one batch of 16: the same three AdamW steps
     assert all(torch.allclose(first[k].float(), one[k].float(), atol=1e-5) for k in one)
-    initial = torch.load(tmp_path / "initial.pt")
+    initial = torch.load(folder / "initial.pt")
     assert max(float((one[k].float() - initial[k].float()).abs().max()) for k in one) > 1e-3  # the steps moved them
 
 

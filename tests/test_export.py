@@ -12,6 +12,8 @@ from seqocr.errors import SeqocrError
 from seqocr.export import onnx as onnx_export
 from seqocr.export.checks import check_images, real_check_images
 
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, digits_model):
@@ -108,16 +110,21 @@ def test_the_onnx_backend_from_the_command_line(onnx_cache, synth_folder, capsys
     assert len(list((onnx_cache / "seqocr" / "onnx").glob("digits-*.onnx"))) == 1  # exported once, cached
 
 
-def test_bench_reports_both_backends(tmp_path, onnx_cache, synth_folder, capsys, monkeypatch):
+def test_bench_reports_both_backends_and_a_pool_of_processes(tmp_path, onnx_cache, synth_folder, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(onnx_cache))
-    out = tmp_path / "bench.json"
-    args = ["bench", "digits", "--data", str(synth_folder), "-n", "32", "--workers", "2", "--json", str(out)]
-    assert main(args) == 0
-    results = json.loads(out.read_text())["backends"]
+    both, pooled = tmp_path / "both.json", tmp_path / "pooled.json"
+    common = ["bench", "digits", "--data", str(synth_folder), "-n", "32"]
+    assert main([*common, "--workers", "1", "--json", str(both)]) == 0  # one process: no pool
+    results = json.loads(both.read_text())["backends"]
     assert set(results) == {"torch", "onnx"}
     for r in results.values():
         assert r["batch64_images_per_s_end_to_end"] > 0 and r["latency_ms_end_to_end"]["p50"] > 0
-        assert r["processes"]["workers"] == 2 and r["processes"]["batch64_images_per_s_end_to_end"] > 0
+        assert "processes" not in r
+    assert (
+        main([*common, "--backend", "onnx", "--workers", "2", "--json", str(pooled)]) == 0
+    )  # one backend: seconds a pool
+    r = json.loads(pooled.read_text())["backends"]["onnx"]
+    assert r["processes"]["workers"] == 2 and r["processes"]["batch64_images_per_s_end_to_end"] > 0
     assert "batch 64 in 2 one-thread processes" in capsys.readouterr().out
 
 

@@ -11,6 +11,8 @@ import pytest
 from seqocr.checkpoint import CheckpointWriteError, read_payload, write_payload
 from seqocr.errors import SeqocrError
 
+pytestmark = pytest.mark.heavy
+
 TINY = [
     "train", "--epochs", "2", "--samples-per-epoch", "64", "--val-samples", "32", "--batch-size", "32",
     "--max-len", "4", "--workers", "0", "--max-minutes", "0", "--no-progress",

@@ -27,6 +27,8 @@ from seqocr.locating import (
 )
 from seqocr.models.locator import LOCATOR_CONFIG, STRIDE, Locator
 
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def cells(test_digits):

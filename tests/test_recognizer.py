@@ -15,6 +15,8 @@ from seqocr.data.folder import read_folder
 from seqocr.data.synth import DigitStringSynth
 from seqocr.errors import SeqocrError
 
+pytestmark = pytest.mark.heavy
+
 
 def test_unknown_model_names_list_the_bundled_ones():
     with pytest.raises(SeqocrError, match="digits"):

@@ -16,7 +16,9 @@ from seqocr.cli import main
 from seqocr.config import ServeConfig
 from seqocr.serve.app import create_app
 from seqocr.serve.review import Answer, ReviewQueue, add_review
-from test_serve import CHROMIUM, free_port
+from test_serve import CHROMIUM, free_port, web
+
+pytestmark = pytest.mark.heavy
 
 
 @pytest.fixture
@@ -81,7 +83,7 @@ def test_the_page_trains_on_the_labels_so_far_then_reads_what_is_left_with_the_n
         assert (
             client.post("/review/answer", json={"name": item["name"], "text": item["text"] or "0"}).status_code == 200
         )
-    assert client.post("/review/train", params={"minutes": 0.05}).json()["state"] == "running"
+    assert client.post("/review/train", params={"minutes": 0.02}).json()["state"] == "running"
     assert client.post("/review/train").status_code == 409  # one run at a time
     assert client.post("/review/use-trained").status_code == 409  # not finished yet
     deadline = time.monotonic() + 180
@@ -150,13 +152,13 @@ def test_the_page_takes_one_keystroke_per_right_reading(unlabelled):
         deadline = time.monotonic() + 90
         while True:
             try:
-                if httpx.get(f"{url}/review/queue", timeout=1).status_code == 200:
+                if web.get(f"{url}/review/queue", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             assert process.poll() is None and time.monotonic() < deadline, "review did not start"
             time.sleep(0.2)
-        queue = httpx.get(f"{url}/review/queue").json()["items"]
+        queue = web.get(f"{url}/review/queue").json()["items"]
         errors: list[str] = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])

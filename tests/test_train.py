@@ -17,6 +17,8 @@ from seqocr.errors import SeqocrError
 from seqocr.loading import load
 from seqocr.train.loop import epoch_loader, train
 
+pytestmark = pytest.mark.heavy
+
 
 def tiny_config(out, epochs=2) -> RunConfig:
     return RunConfig(

@@ -9,6 +9,7 @@ the published SHA-256, so a recompressed copy is accepted and a corrupt one is n
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import os
@@ -143,7 +144,18 @@ def verify(directory: Path) -> None:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """Parse an IDX file (gz or raw) into an array."""
+    """Parse an IDX file (gz or raw) into a read-only array. A file is decompressed once
+    per process while it is unchanged: a run reads the training file twice (its training
+    and validation digits), a test session many times."""
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise SeqocrError(f"{path}: cannot read ({error})") from None
+    return _parse_idx(path, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)  # the four MNIST files: about 55 MB decompressed
+def _parse_idx(path: Path, size: int, mtime_ns: int) -> np.ndarray:
     data = _read_bytes(path)
     if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
         raise SeqocrError(f"{path}: not an unsigned-byte IDX file")
@@ -152,7 +164,7 @@ def read_idx(path: Path) -> np.ndarray:
     offset = 4 + 4 * ndim
     if len(data) - offset != int(np.prod(shape)):
         raise SeqocrError(f"{path}: truncated IDX file (header says {shape})")
-    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
+    return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)  # bytes: read-only, safe to share
 
 
 def _read_bytes(path: Path) -> bytes:
