@@ -19,11 +19,16 @@ endif
 
 setup: $(VENV)/.installed
 
+# Bytecode is written by the first import of each module actually used (pip's own
+# compiling goes through every installed file, one at a time: half of the setup's time),
+# even where the environment asks Python not to write it.
+export PYTHONDONTWRITEBYTECODE :=
+
 # torch first, pinned: that wheel is the CPU build; a looser pin pulls GBs of CUDA.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-compile torch==2.13.0
+	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
 	touch $@
 
 run: setup
