@@ -88,7 +88,7 @@ def test_the_page_trains_on_the_labels_so_far_then_reads_what_is_left_with_the_n
     assert client.post("/review/use-trained").status_code == 409  # not finished yet
     deadline = time.monotonic() + 180
     while (state := client.get("/review/train").json())["state"] == "running" and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.2)
     assert state["state"] == "done" and state["epoch"] >= 1, state
     run = Path(state["run"])
     assert run.parent.name == ".seqocr-review" and (run / "best.pt").is_file()

@@ -9,11 +9,11 @@ nothing: each runs the same `Recognizer.predict` on its own shard, end to end, s
 >>> with ReadingPool("digits", backend="onnx") as pool:
 ...     predictions = pool.predict(paths)
 
-Workers start from a fork server that imported seqocr (and torch) once: a pool of two
-starts in about a third of the time two spawned workers take, and a second pool in the
-same program almost at once (docs/results.md). Where there is no fork server (Windows),
-they are spawned. Either way the child imports the caller's main module again, so a
-script must create the pool under `if __name__ == "__main__":`.
+Workers start from a fork server that imported seqocr (and torch) once: a pool starts
+faster than spawned workers that each import torch, and a second pool in the same
+program almost at once (docs/results.md, "A reading pool's start"). Where there is no
+fork server (Windows), they are spawned. Either way the child imports the caller's main
+module again, so a script must create the pool under `if __name__ == "__main__":`.
 """
 
 from __future__ import annotations
