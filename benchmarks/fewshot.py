@@ -1,7 +1,7 @@
 """Few labels: accuracy against the number of labelled images, by recipe, and the review loop.
 
     python benchmarks/fewshot.py [--sets captcha generated writers] [--sizes 25 50 100 200 1000]
-                                 [--recipes default scratch old alone] [--minutes 15] [--review] [--name fewshot]
+                                 [--recipes default scratch old alone half] [--minutes 15] [--review] [--name fewshot]
     python benchmarks/fewshot.py --plot          # docs/fewshot.png from benchmarks/results/fewshot.json
 
 Sets, each a fixed function of its name: a pool to label from and images to test on.
@@ -18,7 +18,8 @@ Recipes, each run as a user types it (the command is in the JSON):
 - old: the folder recipe before it started from a bundled model (`--init none`: a BiLSTM
   from scratch);
 - alone: the default without the synthetic strings beside the labelled images
-  (`--synthetic 0`), to see what they add.
+  (`--synthetic 0`), to see what they add;
+- half: half as many synthetic strings as labelled images (`--synthetic 0.5`).
 `--review` simulates a person using `seqocr review`: the true labels are hidden until
 asked; in rounds of 25 the images the current model is least sure of are labelled, the
 default recipe trains on all labelled so far (from its usual start, with the same time
@@ -57,6 +58,7 @@ RECIPES = {
     "scratch": ["--init", "none", "--sequence", "conv", "--hidden", "192"],
     "old": ["--init", "none"],
     "alone": ["--synthetic", "0"],
+    "half": ["--synthetic", "0.5"],
 }
 
 Labelled = list[tuple[Path, str]]

@@ -137,12 +137,17 @@ def test_cells_are_read_with_their_box_and_tight_crops_as_before(cells, test_dig
     assert [p.text for p in reader.predict(tight)] == [p.text for p in reader.locating("off", None).predict(tight)]
 
 
-def test_nothing_found_answers_empty_with_no_box_and_all_gives_an_empty_list():
+def test_nothing_found_answers_empty_with_no_box_and_all_gives_an_empty_list(test_digits):
     reader = seqocr.load("digits", locate="on")
     blank = np.full((150, 200), 255, np.uint8)
     p = reader.predict(blank)
     assert (p.text, p.confidence, p.box) == ("", 0.0, None)
     assert reader.read_every_string([(blank, "blank")]) == [[]]
+    string = suite("default_1_10", test_digits, 1)[0][0]
+    alone = reader.predict(string)
+    beside = reader.predict([blank, string, blank])  # the blanks take no place in the string's batch
+    assert [(q.text, q.box) for q in beside] == [("", None), (alone.text, alone.box), ("", None)]
+    assert beside[1].confidence == pytest.approx(alone.confidence, abs=1e-6)
 
 
 def test_every_string_comes_in_reading_order_with_its_box(test_digits):

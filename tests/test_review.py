@@ -101,6 +101,17 @@ def test_the_page_trains_on_the_labels_so_far_then_reads_what_is_left_with_the_n
     queue.close()
 
 
+def test_closing_the_review_stops_the_training_it_started_and_frees_the_folder(unlabelled, digits_model):
+    queue, client = review_app(unlabelled, digits_model)
+    item = client.get("/review/queue").json()["items"][0]
+    assert client.post("/review/answer", json={"name": item["name"], "text": item["text"] or "0"}).status_code == 200
+    assert client.post("/review/train", params={"minutes": 5}).json()["state"] == "running"
+    training = queue.training
+    queue.close()  # as when the page's server stops
+    assert training is not None and training.poll() is not None  # no run left writing into the folder
+    ReviewQueue(unlabelled, digits_model, "", say=lambda line: None).close()  # another review may take it
+
+
 def test_a_restarted_review_keeps_every_label_and_asks_only_the_rest(unlabelled, digits_model):
     names = sorted(p.name for p in unlabelled.glob("*.png"))
     (unlabelled / "labels.tsv").write_text(f"file\ttext\n{names[0]}\t12\ngone.png\t34\n{names[1]}\t5x")  # no final \n

@@ -382,13 +382,17 @@ class Recognizer:
         With each tensor's placement (from `prepare_with_box`), predictions say where in
         the input image the string stands and each character was read."""
         results: list[Prediction | None] = [None] * len(tensors)
-        for chunk in width_batches([t.shape[-1] for t in tensors], batch_size):
+        readable = []
+        for i in range(len(tensors)):
+            if boxes is not None and boxes[i].box is None:  # the locator found no string: nothing to read
+                results[i] = Prediction("", 0.0, ())
+            else:
+                readable.append(i)
+        for batch in width_batches([tensors[i].shape[-1] for i in readable], batch_size):
+            chunk = [readable[k] for k in batch]
             images, widths = pad_batch([tensors[i] for i in chunk])
             decoded_batch = self._read_padded(images, widths, decoding)
             for i, d in zip(chunk, decoded_batch, strict=True):
-                if boxes is not None and boxes[i].box is None:  # the locator found no string: nothing is read
-                    results[i] = Prediction("", 0.0, ())
-                    continue
                 char_x = _char_x(d, boxes[i].read) if boxes is not None else ()
                 box = boxes[i].box if boxes is not None else None
                 # nothing read is never a sure answer: a blank page, a crop that missed the

@@ -132,7 +132,15 @@ class ReviewQueue:
         self.pending = self._read([item.name for item in self.pending], say)
 
     def close(self) -> None:
-        """Let another review take the folder."""
+        """Let another review take the folder. A training run the page started stops with
+        it: the page that would use its model is gone, and the folder is free for another."""
+        if self.training is not None and self.training.poll() is None:
+            self.training.terminate()
+            try:
+                self.training.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.training.kill()
+                self.training.wait()
         self._lock.close()
 
     def answer(self, answer: Answer) -> None:
@@ -282,4 +290,7 @@ def run_review(folder: Path, recognizer: Recognizer, charset: str, host: str, po
     app = create_app({"review": recognizer}, config)
     add_review(app, queue)
     print(f"seqocr: reviewing {len(queue.pending)} images of {folder} on http://{host}:{port}/review", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        queue.close()
