@@ -29,6 +29,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-compile torch==2.13.0
 	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	@# what every seqocr process imports, compiled once here rather than by the first few at once
+	$(BIN)/python -c "import seqocr.cli.train, seqocr.serve.app, seqocr.train.loop, seqocr.export.onnx, torch._dynamo"
 	touch $@
 
 run: setup
