@@ -13,6 +13,8 @@ from PIL import Image
 
 from seqocr.cli import main
 
+pytestmark = pytest.mark.heavy
+
 
 def png_claiming_size(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims width x height: a decompression bomb we never decode."""

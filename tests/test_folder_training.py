@@ -22,6 +22,8 @@ from seqocr.models import build_model
 from seqocr.train.initial_weights import choose_start, load_initial_weights, with_init_geometry
 from seqocr.train.presets import preset
 
+pytestmark = pytest.mark.heavy
+
 QUICK = ["--epochs", "1", "--max-minutes", "0", "--workers", "0", "--no-progress", "--batch-size", "16"]
 
 

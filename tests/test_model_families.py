@@ -15,6 +15,8 @@ from seqocr.models import available_readers, build_model
 from seqocr.models.attention import sequence_loss, teacher_forcing
 from seqocr.recognizer import ModelInfo, Recognizer
 
+pytestmark = pytest.mark.heavy
+
 STRINGS = PreprocessConfig()
 SQUARE = PreprocessConfig(height=28, square=True)
 

@@ -11,6 +11,8 @@ import pytest
 
 from seqocr.cli import main
 
+pytestmark = pytest.mark.heavy
+
 
 @pytest.fixture(scope="module")
 def a_file(tmp_path_factory):

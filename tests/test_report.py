@@ -5,6 +5,8 @@ import pytest
 from seqocr.cli import main
 from seqocr.evaluate.analysis import MISSING, align_strings, analyse, insights
 
+pytestmark = pytest.mark.heavy
+
 CHROMIUM = "/usr/bin/chromium"
 
 

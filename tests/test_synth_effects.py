@@ -19,6 +19,8 @@ from seqocr.data.writers_suite import writers_suite
 from seqocr.errors import SeqocrError
 from seqocr.evaluate.analysis import error_kinds
 
+pytestmark = pytest.mark.heavy
+
 NO_EFFECTS = tuple((name, 0.0) for name in EFFECTS)
 
 
