@@ -19,8 +19,9 @@ endif
 
 setup: $(VENV)/.installed
 
-# Bytecode is written by the first import of each module actually used (pip's own
-# compiling goes through every installed file, one at a time: half of the setup's time),
+# pip's byte-compiling goes through every installed file, one at a time (half of the
+# setup's time): skipped (--no-compile). Setup compiles what every seqocr process imports
+# by importing it once; anything else gets its bytecode written at its first import,
 # even where the environment asks Python not to write it.
 export PYTHONDONTWRITEBYTECODE :=
 
@@ -29,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --no-compile torch==2.13.0
 	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
-	@# what every seqocr process imports, compiled once here rather than by the first few at once
+	@# compiled once here, not by the tests' first processes all at once
 	$(BIN)/python -c "import seqocr.cli.train, seqocr.serve.app, seqocr.train.loop, seqocr.export.onnx, torch._dynamo"
 	touch $@
 
