@@ -19,8 +19,8 @@ endif
 
 setup: $(VENV)/.installed
 
-# pip's byte-compiling goes through every installed file, one at a time (half of the
-# setup's time): skipped (--no-compile). Setup compiles what every seqocr process imports
+# pip's byte-compiling goes through every installed file, one at a time, most of them
+# never imported: skipped (--no-compile). Setup compiles what every seqocr process imports
 # by importing it once; anything else gets its bytecode written at its first import,
 # even where the environment asks Python not to write it.
 export PYTHONDONTWRITEBYTECODE :=

@@ -12,8 +12,8 @@ def curves_png(rows: list[dict[str, Any]]) -> bytes:
     from matplotlib.figure import Figure  # no pyplot: no global figure state, no GUI backend
 
     fig = Figure(figsize=(12, 3.6))
-    # Fixed margins: tight_layout measured every label again and tripled the time a plot
-    # takes, which a run pays at every epoch.
+    # Fixed margins: tight_layout measures every label again at every plot, and a run
+    # draws one at every epoch.
     fig.subplots_adjust(left=0.065, right=0.99, bottom=0.15, top=0.91, wspace=0.33)
     epochs = [r["epoch"] for r in rows]
     validated = [r for r in rows if r["val_accuracy"] is not None]
