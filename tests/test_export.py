@@ -120,7 +120,7 @@ def test_bench_reports_both_backends_and_a_pool_of_processes(tmp_path, onnx_cach
     for r in results.values():
         assert r["batch64_images_per_s_end_to_end"] > 0 and r["latency_ms_end_to_end"]["p50"] > 0
         assert "processes" not in r
-    with_pool = [*common, "--backend", "onnx", "--workers", "2", "--json", str(pooled)]  # ONNX alone: pools are slow
+    with_pool = [*common, "--backend", "onnx", "--workers", "2", "--json", str(pooled)]  # ONNX alone: slow to start
     assert main(with_pool) == 0
     r = json.loads(pooled.read_text())["backends"]["onnx"]
     assert r["processes"]["workers"] == 2 and r["processes"]["batch64_images_per_s_end_to_end"] > 0
