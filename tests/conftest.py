@@ -38,6 +38,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("heavy") is None)  # stable: file order otherwise
 
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; `make test` installs it (`make browser`)
+
+
+@pytest.fixture
+def browser_page():
+    """A page of headless Chromium, and the list the page's script errors go to."""
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        yield page, errors
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = Path(os.environ["SEQOCR_DATA_DIR"])

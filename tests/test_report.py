@@ -7,8 +7,6 @@ from seqocr.evaluate.analysis import MISSING, align_strings, analyse, insights
 
 pytestmark = pytest.mark.heavy
 
-CHROMIUM = "/usr/bin/chromium"
-
 
 def test_alignment_names_substitutions_drops_and_insertions():
     assert align_strings("1234", "1294") == [("1", "1"), ("2", "2"), ("3", "9"), ("4", "4")]
@@ -37,22 +35,15 @@ def test_analysis_by_hand():
     assert not any("`seqocr calibrate`)" in line for line in calibrated)
 
 
-def test_the_report_renders_in_a_browser_with_its_images(tmp_path, synth_folder, capsys):
-    from playwright.sync_api import sync_playwright
-
+def test_the_report_renders_in_a_browser_with_its_images(tmp_path, synth_folder, capsys, browser_page):
     out = tmp_path / "report.html"
     assert main(["report", "digits", "--data", str(synth_folder), "--out", str(out)]) == 0
     assert out.with_suffix(".md").is_file() and (tmp_path / "report_files" / "reliability.png").is_file()
     assert "of 40 strings are read exactly" in capsys.readouterr().out
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(out.as_uri())
-        widths = page.eval_on_selector_all("img", "images => images.map(i => i.complete ? i.naturalWidth : 0)")
-        headings = page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)")
-        browser.close()
+    page, errors = browser_page
+    page.goto(out.as_uri())
+    widths = page.eval_on_selector_all("img", "images => images.map(i => i.complete ? i.naturalWidth : 0)")
+    headings = page.eval_on_selector_all("h2", "hs => hs.map(h => h.textContent)")
     assert errors == []
     assert len(widths) >= 5 and all(w > 100 for w in widths)
     assert {"Insights", "Headline", "By length", "Reliability", "Confusion matrix"} <= set(headings)

@@ -3,7 +3,6 @@ folder's own images served, one review per folder, and a keyboard-first page."""
 
 import json
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ from seqocr.cli import main
 from seqocr.config import ServeConfig
 from seqocr.serve.app import create_app
 from seqocr.serve.review import Answer, ReviewQueue, add_review
-from test_serve import CHROMIUM, free_port, web
+from test_serve import free_port, started, web
 
 pytestmark = pytest.mark.heavy
 
@@ -152,40 +151,24 @@ def test_a_second_review_of_a_folder_and_a_folder_without_images_are_one_line_ea
     queue.close()
 
 
-def test_the_page_takes_one_keystroke_per_right_reading(unlabelled):
-    from playwright.sync_api import sync_playwright
-
+def test_the_page_takes_one_keystroke_per_right_reading(unlabelled, browser_page):
     port = free_port()
-    command = [sys.executable, "-m", "seqocr", "review", str(unlabelled), "--port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "seqocr", "review", str(unlabelled), "--port", str(port)]
+    process = started(command, f"{url}/review/queue")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if web.get(f"{url}/review/queue", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "review did not start"
-            time.sleep(0.2)
         queue = web.get(f"{url}/review/queue").json()["items"]
-        errors: list[str] = []
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            page = browser.new_page()
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{url}/review")
-            page.wait_for_function(f"document.querySelector('#text').value === {queue[0]['text']!r}")
-            page.keyboard.press("Enter")  # the reading is right: one key
-            page.wait_for_function("document.querySelector('#counts').textContent.startsWith('9 waiting')")
-            page.keyboard.type("4321")  # typing replaces the reading
-            page.keyboard.press("Enter")
-            page.wait_for_function("document.querySelector('#counts').textContent.startsWith('8 waiting')")
-            page.keyboard.press("Escape")  # skipped: nothing written
-            page.keyboard.press("Control+Enter")  # unreadable
-            page.wait_for_function("document.querySelector('#counts').textContent.startsWith('7 waiting')")
-            browser.close()
+        page, errors = browser_page
+        page.goto(f"{url}/review")
+        page.wait_for_function(f"document.querySelector('#text').value === {queue[0]['text']!r}")
+        page.keyboard.press("Enter")  # the reading is right: one key
+        page.wait_for_function("document.querySelector('#counts').textContent.startsWith('9 waiting')")
+        page.keyboard.type("4321")  # typing replaces the reading
+        page.keyboard.press("Enter")
+        page.wait_for_function("document.querySelector('#counts').textContent.startsWith('8 waiting')")
+        page.keyboard.press("Escape")  # skipped: nothing written
+        page.keyboard.press("Control+Enter")  # unreadable
+        page.wait_for_function("document.querySelector('#counts').textContent.startsWith('7 waiting')")
         assert errors == []
         labels = (unlabelled / "labels.tsv").read_text().splitlines()
         assert labels == ["file\ttext", f"{queue[0]['name']}\t{queue[0]['text']}", f"{queue[1]['name']}\t4321"]

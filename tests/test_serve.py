@@ -35,19 +35,23 @@ def free_port() -> int:
 def start_server(*options: str) -> tuple[int, str, subprocess.Popen]:
     """`seqocr serve OPTIONS` on a free loopback port, once it answers /healthz: (port, url, process)."""
     port = free_port()
-    command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), *options]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), *options]
+    return port, url, started(command, f"{url}/healthz")
+
+
+def started(command: list[str], probe: str) -> subprocess.Popen:
+    """`command` started, once `probe` answers 200 (a failed test, with the output, if it
+    exits first or takes more than 90 s)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 90
     while True:
-        try:
-            if web.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return port, url, process
-        except httpx.HTTPError:
-            pass
+        with contextlib.suppress(httpx.HTTPError):
+            if web.get(probe, timeout=1).status_code == 200:
+                return process
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"server did not start: {process.stdout.read() if process.stdout else ''}")
+            pytest.fail(f"the server did not start: {process.stdout.read() if process.stdout else ''}")
         time.sleep(0.2)
 
 
@@ -161,35 +165,25 @@ def test_concurrent_clients_are_batched_and_never_fail(server, pngs):
     print(f"64 requests, 8 clients: {64 / seconds:.0f} requests/s, p99 {1000 * latencies[63]:.1f} ms")
 
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; `make test` installs it
-
-
-def test_the_drawing_page_reads_what_is_drawn_and_uploaded(server, synth_folder):
-    from playwright.sync_api import sync_playwright
-
+def test_the_drawing_page_reads_what_is_drawn_and_uploaded(server, synth_folder, browser_page):
     path, truth = read_folder(synth_folder).samples[0]
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        page = browser.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(server)
-        pad = page.locator("#pad").bounding_box()
-        assert pad is not None
-        for x in (0.3, 0.6):  # two upright strokes: "11"
-            page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + 0.15 * pad["height"])
-            page.mouse.down()
-            for step in range(1, 11):
-                page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + (0.15 + 0.07 * step) * pad["height"])
-            page.mouse.up()
-        try:  # the page reads after every stroke; wait for the reading of both
-            page.wait_for_function("document.querySelector('#answer').textContent === '11'", timeout=10_000)
-        finally:
-            drawn = page.locator("#answer").text_content()
-            details = page.locator("#details").text_content()
-        page.set_input_files("#upload", str(path))
-        page.wait_for_function(f"document.querySelector('#answer').textContent === {truth!r}", timeout=15_000)
-        browser.close()
+    page, errors = browser_page
+    page.goto(server)
+    pad = page.locator("#pad").bounding_box()
+    assert pad is not None
+    for x in (0.3, 0.6):  # two upright strokes: "11"
+        page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + 0.15 * pad["height"])
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(pad["x"] + x * pad["width"], pad["y"] + (0.15 + 0.07 * step) * pad["height"])
+        page.mouse.up()
+    try:  # the page reads after every stroke; wait for the reading of both
+        page.wait_for_function("document.querySelector('#answer').textContent === '11'", timeout=10_000)
+    finally:
+        drawn = page.locator("#answer").text_content()
+        details = page.locator("#details").text_content()
+    page.set_input_files("#upload", str(path))
+    page.wait_for_function(f"document.querySelector('#answer').textContent === {truth!r}", timeout=15_000)
     assert drawn == "11" and "confidence" in (details or "")
     assert errors == []
 
