@@ -2,7 +2,7 @@
 
     python benchmarks/fewshot.py [--sets captcha generated writers] [--sizes 25 50 100 200 1000]
                                  [--recipes default scratch old alone half] [--minutes 15] [--review] [--name fewshot]
-    python benchmarks/fewshot.py --plot          # docs/fewshot.png from benchmarks/results/fewshot.json
+    python benchmarks/fewshot.py --plot [--name fewshot fewshot-review]   # docs/fewshot.png from their JSON
 
 Sets, each a fixed function of its name: a pool to label from and images to test on.
 - captcha: captcha_images_v2 (seed 0): the first 600 of a shuffle are the pool, the
@@ -148,26 +148,32 @@ def review_loop(pool: Labelled, test: Labelled, root: Path, minutes: float, tota
     return {"rounds": rounds, **rounds[-1]}
 
 
-def plot(results: dict, out: Path) -> None:
-    import matplotlib
+def plot(results: dict[str, dict], out: Path) -> None:
+    """One panel per set of each results file: held-out accuracy against labels, a line per
+    recipe, the review loop dashed."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sets = list(results["sets"])
-    fig, axes = plt.subplots(1, len(sets), figsize=(4.5 * len(sets), 3.6), squeeze=False)
-    for ax, name in zip(axes[0], sets, strict=True):
-        for recipe, sizes in results["sets"][name].items():
+    panels = [(name, set_name, recipes) for name, r in results.items() for set_name, recipes in r["sets"].items()]
+    fig = Figure(figsize=(4.2 * len(panels), 3.6))
+    for ax, (name, set_name, recipes) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels, strict=True):
+        for recipe, sizes in recipes.items():
             if recipe == "review":
                 xs = [r["labels"] for r in sizes["rounds"]]
                 ax.plot(xs, [100 * r["accuracy"] for r in sizes["rounds"]], "k--o", label="review loop")
                 continue
             xs = sorted(int(n) for n in sizes)
-            ax.plot(xs, [100 * sizes[str(n)]["accuracy"] for n in xs], "-o", label=recipe)
-        ax.set(xscale="log", xlabel="labelled images", ylabel="held-out accuracy (%)", title=name, ylim=(0, 100))
+            label = f"{recipe}, random picks" if "review" in recipes else recipe
+            ax.plot(xs, [100 * sizes[str(n)]["accuracy"] for n in xs], "-o", label=label)
+        runs = [run for r in recipes.values() for run in r.get("rounds", r.values())]
+        budgets = sorted({run["command"].split("--max-minutes ")[1].split()[0] for run in runs})
+        ax.set(xscale="log", xlabel="labelled images", ylabel="held-out accuracy (%)", ylim=(50, 100), xlim=(20, 1250))
+        ax.set_xticks([25, 50, 100, 200, 1000], ["25", "50", "100", "200", "1000"])
+        ax.minorticks_off()
+        ax.set_title(f"{set_name} ({name}.json; {'/'.join(budgets)} min a run)", fontsize=9)
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    fig.savefig(out, dpi=100)
 
 
 def main() -> None:
@@ -177,15 +183,19 @@ def main() -> None:
     parser.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), default=["default", "scratch", "old"])
     parser.add_argument("--minutes", type=float, default=15.0, help="each run's time budget")
     parser.add_argument("--review", action="store_true", help="also simulate the review loop up to 100 labels")
-    parser.add_argument("--name", default="fewshot", help="results go to benchmarks/results/NAME.json")
+    parser.add_argument("--name", nargs="+", default=["fewshot"], help="results go to benchmarks/results/NAME.json")
     parser.add_argument("--plot", action="store_true", help="draw docs/fewshot.png from the results and stop")
     args = parser.parse_args()
 
-    path = RESULTS / f"{args.name}.json"
-    results = json.loads(path.read_text()) if path.is_file() else {"sets": {}}
     if args.plot:
+        results = {name: json.loads((RESULTS / f"{name}.json").read_text()) for name in args.name}
         plot(results, ROOT / "docs" / "fewshot.png")
         return
+    if len(args.name) > 1:
+        parser.error("one --name to write to (several only with --plot)")
+    args.name = args.name[0]
+    path = RESULTS / f"{args.name}.json"
+    results = json.loads(path.read_text()) if path.is_file() else {"sets": {}}
     for name in args.sets:
         root = Path(tempfile.mkdtemp(prefix=f"seqocr-fewshot-{name}-"))
         pool, test = SETS[name](root)
