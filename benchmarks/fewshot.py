@@ -169,7 +169,7 @@ def plot(results: dict[str, dict], out: Path) -> None:
         ax.set(xscale="log", xlabel="labelled images", ylabel="held-out accuracy (%)", ylim=(50, 100), xlim=(20, 1250))
         ax.set_xticks([25, 50, 100, 200, 1000], ["25", "50", "100", "200", "1000"])
         ax.minorticks_off()
-        ax.set_title(f"{set_name} ({name}.json; {'/'.join(budgets)} min a run)", fontsize=9)
+        ax.set_title(f"{set_name} ({Path(name).name}; {'/'.join(budgets)} min a run)", fontsize=9)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
