@@ -2,7 +2,7 @@
 
     python benchmarks/fewshot.py [--sets captcha generated writers] [--sizes 25 50 100 200 1000]
                                  [--recipes default scratch old alone half] [--minutes 15] [--review] [--name fewshot]
-    python benchmarks/fewshot.py --plot [--name fewshot fewshot-review]   # docs/fewshot.png from their JSON
+    python benchmarks/fewshot.py --plot [--name fewshot archive/fewshot-review-conv-alnum]   # docs/fewshot.png
 
 Sets, each a fixed function of its name: a pool to label from and images to test on.
 - captcha: captcha_images_v2 (seed 0): the first 600 of a shuffle are the pool, the
