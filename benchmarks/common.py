@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,3 +32,27 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     payload = {"command": "python " + " ".join(sys.argv), "machine": describe_machine(), **results}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def start_seqocr_server(
+    arguments: list[str], probe: str = "/healthz", seconds: float = 90
+) -> tuple[str, subprocess.Popen]:
+    """`seqocr ARGUMENTS --port P` on a free loopback port, once `probe` answers 200:
+    (its URL, the process). Exits with one line if it stops or takes longer than `seconds`."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "seqocr", *arguments, "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)  # its errors, if any, on our stderr
+    deadline = time.monotonic() + seconds
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}{probe}", timeout=1).status_code == 200:
+                return url, server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"seqocr {arguments[0]} at {url} did not start")

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import argparse
 import io
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from PIL import Image
 
-from common import write_results
+from common import start_seqocr_server, write_results
 from seqocr.evaluate.speed import bench_images, percentiles
 
 
@@ -109,14 +107,7 @@ def amplified_load(args: argparse.Namespace, pngs: list[bytes], seconds: float =
 
 
 def _start(args: argparse.Namespace, workers: int) -> tuple[str, subprocess.Popen]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "seqocr", "serve", "--port", str(port), "--backend", args.backend]
-    server = subprocess.Popen([*command, "--workers", str(workers)], stdout=subprocess.DEVNULL)
-    _wait(url)
-    return url, server
+    return start_seqocr_server(["serve", "--backend", args.backend, "--workers", str(workers)])
 
 
 def load_test(args: argparse.Namespace, pngs: list[bytes], workers: int) -> dict:
@@ -152,17 +143,6 @@ def load_test(args: argparse.Namespace, pngs: list[bytes], workers: int) -> dict
         "latency_ms": percentiles([latency for _, latency in outcomes]),
         "mean_batch_size": args.requests / max(batches, 1),  # /v1/models counts for the whole service
     }
-
-
-def _wait(url: str, seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"server at {url} did not start")
 
 
 if __name__ == "__main__":
