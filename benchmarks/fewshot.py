@@ -2,7 +2,7 @@
 
     python benchmarks/fewshot.py [--sets captcha generated writers] [--sizes 25 50 100 200 1000]
                                  [--recipes default scratch old alone half] [--minutes 15] [--review] [--name fewshot]
-    python benchmarks/fewshot.py --plot [--name fewshot archive/fewshot-review-conv-alnum]   # docs/fewshot.png
+    python benchmarks/fewshot.py --plot [--name fewshot fewshot-review]   # docs/fewshot.png
 
 Sets, each a fixed function of its name: a pool to label from and images to test on.
 - captcha: captcha_images_v2 (seed 0): the first 600 of a shuffle are the pool, the
@@ -26,7 +26,8 @@ default recipe trains on all labelled so far (from its usual start, with the sam
 budget as every other run, so the 100-label model differs from random picks' only in
 which images were labelled), and the next round asks with the new model, up to 100
 labels. Random picks of 100 and 200 (the default recipe at those sizes) are its
-comparison. Results accumulate in benchmarks/results/NAME.json.
+comparison. Results accumulate in benchmarks/results/NAME.json, whose "commands" are
+the benchmark commands that added them.
 """
 
 from __future__ import annotations
@@ -196,6 +197,8 @@ def main() -> None:
     args.name = args.name[0]
     path = RESULTS / f"{args.name}.json"
     results = json.loads(path.read_text()) if path.is_file() else {"sets": {}}
+    this = "python " + " ".join(sys.argv)  # results accumulate: each command that added some
+    results["commands"] = [*(c for c in results.get("commands", []) if c != this), this]
     for name in args.sets:
         root = Path(tempfile.mkdtemp(prefix=f"seqocr-fewshot-{name}-"))
         pool, test = SETS[name](root)

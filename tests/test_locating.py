@@ -221,6 +221,16 @@ def test_located_crops_are_written_as_a_labelled_folder_to_fine_tune_on(tmp_path
     assert right >= 0.5 * len(samples)  # each crop holds its string
 
 
+def test_a_located_crop_is_kept_only_when_its_cut_holds_the_whole_string():
+    from seqocr.train.located_crops import holds
+
+    string = (40.0, 20.0, 140.0, 60.0)  # 40 px high: 2 px of slack
+    assert holds((34, 14, 146, 66), string)
+    assert holds((41, 21, 139, 59), string)  # a pixel of ink lost at each edge is still the string
+    assert not holds((60, 14, 146, 66), string)  # the first digit cut off
+    assert not holds((34, 14, 146, 50), string)  # the feet cut off
+
+
 def test_auto_keeps_the_whole_image_reading_of_a_page_over_the_locators_budget(test_digits):
     image, text = suite("default_1_10", test_digits, 1)[0]
     page = Image.new("L", (4000, 3100), 255)  # 12.4 MP: over the locator's budget, under the reader's

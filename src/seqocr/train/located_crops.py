@@ -6,6 +6,11 @@ of its strings that the locator found (IoU >= 0.5) is cut out exactly as reading
 it (the box and a margin, from the full-resolution image: Recognizer.located_cut) and
 written with its text. The reader, trained on tight crops, then learns the crops it
 will really be given: a piece of underline or rule, a trailing mark, a bit of margin.
+
+A crop is kept only when it could be read: the cut holds the whole string (`holds`)
+and the string is at least MIN_HEIGHT pixels high. IoU >= 0.5 alone lets a cut miss a
+digit its label names, or keep a string of 3 px, and training on those teaches the
+reader to invent digits it cannot see.
 """
 
 from __future__ import annotations
@@ -20,12 +25,15 @@ from seqocr.errors import SeqocrError
 from seqocr.evaluate.metrics import IOU_MATCH, iou
 from seqocr.files import output_folder, reason, write_whole
 from seqocr.locating import StringLocator
-from seqocr.recognizer import located_cut
+from seqocr.recognizer import Box, located_cut
+
+MIN_HEIGHT = 8  # pixels: a string lower than this is not a crop to learn reading from
+SLACK = 0.05  # of the string's height: how much of its ink a cut may miss and still hold it
 
 
 def write_located_crops(locator: StringLocator, out: str | Path, count: int, seed: int = 0, start: int = 0) -> int:
-    """Locate the strings of cells start..start+count-1 and write the crops of those found,
-    with their texts, into `out` (PNG files and labels.tsv); returns how many."""
+    """Locate the strings of cells start..start+count-1 and write the crops of those found
+    whole, with their texts, into `out` (PNG files and labels.tsv); returns how many."""
     out = output_folder(out, "the crops")
     synth = CellSynth(seed, "train")
     rows = [HEADER]
@@ -37,12 +45,26 @@ def write_located_crops(locator: StringLocator, out: str | Path, count: int, see
             scores = [iou(box, truth) for box in found]
             if not scores or max(scores) < IOU_MATCH:
                 continue
-            best = found[scores.index(max(scores))]
+            cut = located_cut(found[scores.index(max(scores))], image.size)
+            if truth[3] - truth[1] < MIN_HEIGHT or not holds(cut, truth):
+                continue
             name = f"{index:07d}-{k}.png"
             try:
-                image.crop(located_cut(best, image.size)).save(out / name)
+                image.crop(cut).save(out / name)
             except OSError as error:
                 raise SeqocrError(f"{out / name}: cannot write the crop ({reason(error)})") from None
             rows.append(f"{name}\t{text}")
     write_whole(out / LABELS_FILE, "\n".join(rows) + "\n", "the labels")
     return len(rows) - 1
+
+
+def holds(cut: tuple[int, int, int, int], truth: Box) -> bool:
+    """Whether `cut` holds all of the string whose ink box is `truth`, give or take SLACK of
+    its height (at least a pixel) on each side."""
+    slack = max(1.0, SLACK * (truth[3] - truth[1]))
+    return (
+        cut[0] <= truth[0] + slack
+        and cut[1] <= truth[1] + slack
+        and cut[2] >= truth[2] - slack
+        and cut[3] >= truth[3] - slack
+    )
