@@ -21,6 +21,7 @@ from seqocr.locating import (
     TRAIN_HEIGHT,
     StringLocator,
     looks_tight,
+    median_level,
     reading_order,
     regions_of,
     working_image,
@@ -84,6 +85,13 @@ def test_reading_order_is_by_lines_then_left_to_right():
 
     right, left, below = (Region((50, 0, 90, 20), 1, 1), Region((0, 2, 40, 22), 1, 1), Region((0, 40, 30, 60), 1, 1))
     assert reading_order([below, right, left]) == [left, right, below]
+
+
+def test_the_padding_level_is_the_median_of_the_image_exactly():
+    rng = np.random.default_rng(0)
+    for height, width in [(1, 1), (1, 2), (7, 9), (150, 200), (31, 64)]:  # odd and even counts
+        grey = rng.integers(90, 256, size=(height, width), dtype=np.uint8)
+        assert median_level(grey) == float(np.median(grey.astype(np.float32) / 255.0))
 
 
 def test_the_working_image_fits_the_locator_and_refuses_pages_over_its_budget():

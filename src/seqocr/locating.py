@@ -69,12 +69,20 @@ def working_image(image: Image.Image, name: str = "image", fit: int = READ_HEIGH
     scale = min(fit / height, WORK_WIDTH / width, MAX_UPSCALE)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     grey = flatten_alpha(image).convert("L")
-    grey = grey.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR)
-    pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    levels = np.asarray(grey.resize(size, Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR))
     padded_h, padded_w = -(-size[1] // MULTIPLE) * MULTIPLE, -(-size[0] // MULTIPLE) * MULTIPLE
-    canvas = np.full((padded_h, padded_w), float(np.median(pixels)), np.float32)
-    canvas[: size[1], : size[0]] = pixels
+    canvas = np.full((padded_h, padded_w), median_level(levels), np.float32)
+    canvas[: size[1], : size[0]] = levels.astype(np.float32) / 255.0
     return canvas, scale
+
+
+def median_level(grey: np.ndarray) -> float:
+    """The median of 8-bit `grey` as a level in [0, 1], equal to np.median of its float
+    copy, from a histogram: a sort of the image took a tenth of locating a cell."""
+    counts = np.bincount(grey.ravel(), minlength=256).cumsum()
+    n = int(counts[-1])
+    middle = np.searchsorted(counts, [(n - 1) // 2, n // 2], side="right").astype(np.float32) / np.float32(255.0)
+    return float(np.mean(middle))
 
 
 def regions_of(probability: np.ndarray, scale: float, size: tuple[int, int]) -> list[Region]:
