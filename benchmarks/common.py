@@ -26,10 +26,15 @@ def tagged(name: str, tag: str) -> str:
     return f"{name}-{tag}" if tag else name
 
 
+def invocation() -> str:
+    """The benchmark command as it was typed, for the results it writes."""
+    return "python " + " ".join(sys.argv)
+
+
 def write_results(name: str, results: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    payload = {"command": "python " + " ".join(sys.argv), "machine": describe_machine(), **results}
+    payload = {"command": invocation(), "machine": describe_machine(), **results}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from common import RESULTS, ROOT, write_results
+from common import RESULTS, ROOT, invocation, write_results
 from seqocr import load
 from seqocr.data.captcha import captcha_dir
 from seqocr.data.mnist import load_split
@@ -197,7 +197,7 @@ def main() -> None:
     args.name = args.name[0]
     path = RESULTS / f"{args.name}.json"
     results = json.loads(path.read_text()) if path.is_file() else {"sets": {}}
-    this = "python " + " ".join(sys.argv)  # results accumulate: each command that added some
+    this = invocation()  # results accumulate: each command that added some
     results["commands"] = [*(c for c in results.get("commands", []) if c != this), this]
     for name in args.sets:
         root = Path(tempfile.mkdtemp(prefix=f"seqocr-fewshot-{name}-"))

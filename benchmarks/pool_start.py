@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 
-from common import write_results
+from common import invocation, write_results
 
 ROUND = """
 import json, multiprocessing, sys, time
@@ -47,7 +47,7 @@ def main() -> None:
             command = [sys.executable, "-c", ROUND, method, str(args.workers)]
             rounds[method].append(json.loads(subprocess.run(command, capture_output=True, check=True).stdout))
     results = {
-        "command": "python " + " ".join(sys.argv),
+        "command": invocation(),
         "workers": args.workers,
         "seconds": {
             method: {

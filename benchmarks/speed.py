@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import numpy as np
 import torch
 
 import seqocr
-from common import RESULTS, write_results
+from common import RESULTS, invocation, write_results
 from seqocr.charset import Charset
 from seqocr.config import RunConfig, SynthConfig
 from seqocr.data.datasets import EncodedDataset, SynthSource, WidthBucketedBatches
@@ -120,7 +119,7 @@ def main() -> None:
         # keeps the command and machine of its full run
         previous = RESULTS / "speed.json"
         kept = json.loads(previous.read_text()) if previous.is_file() else {"model": args.model}
-        locating_run = {"command": "python " + " ".join(sys.argv), **locating}
+        locating_run = {"command": invocation(), **locating}
         path = write_results("speed", {**kept, "locating": locating_run})
         print_locating(locating)
         print(f"wrote {path}")

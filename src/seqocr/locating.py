@@ -79,7 +79,7 @@ def working_image(image: Image.Image, name: str = "image", fit: int = READ_HEIGH
 def median_level(grey: np.ndarray) -> float:
     """The median of 8-bit `grey` as a level in [0, 1], equal to np.median of its float
     copy, from a histogram: np.median sorts the image, which costs a tenth of locating a
-    cell (docs/results.md, Speed under the locator)."""
+    cell (docs/results.md: Reading the number where it stands, Speed)."""
     counts = np.bincount(grey.ravel(), minlength=256).cumsum()
     n = int(counts[-1])
     middle = np.searchsorted(counts, [(n - 1) // 2, n // 2], side="right").astype(np.float32) / np.float32(255.0)

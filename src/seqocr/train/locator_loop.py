@@ -215,8 +215,9 @@ def _batches(
         weights = torch.zeros_like(targets)
         for i, (pixels, target) in enumerate(part):
             images[i, 0, : pixels.shape[0], : pixels.shape[1]] = torch.from_numpy(pixels)
-            images[i, 0, pixels.shape[0] :, :] = float(np.median(pixels))
-            images[i, 0, :, pixels.shape[1] :] = float(np.median(pixels))
+            level = float(np.median(pixels))
+            images[i, 0, pixels.shape[0] :, :] = level
+            images[i, 0, :, pixels.shape[1] :] = level
             targets[i, 0, : target.shape[0], : target.shape[1]] = torch.from_numpy(target)
             weights[i, 0, : target.shape[0], : target.shape[1]] = 1.0
         yield images, targets, weights
