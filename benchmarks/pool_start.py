@@ -20,15 +20,13 @@ import sys
 from common import invocation, write_results
 
 ROUND = """
-import json, multiprocessing, sys, time
+import json, sys, time
 import seqocr.pool
-if sys.argv[1] == "spawn":
-    seqocr.pool._worker_context = lambda: multiprocessing.get_context("spawn")
 if __name__ == "__main__":
     seconds = []
     for _ in range(2):
         started = time.perf_counter()
-        with seqocr.pool.ReadingPool("digits", workers=int(sys.argv[2])) as pool:
+        with seqocr.pool.ReadingPool("digits", workers=int(sys.argv[2]), start_method=sys.argv[1]) as pool:
             pool.warm_up()
         seconds.append(time.perf_counter() - started)
     print(json.dumps(seconds))

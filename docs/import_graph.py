@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "seqocr"
-BASE = {"errors", "config", "charset", "paths", "device", "machine", "version", "schemas", "files"}
+BASE = {"errors", "config", "charset", "paths", "device", "machine", "version", "schemas", "files", "boxes"}
 
 
 def room_of(module: str) -> str | None:

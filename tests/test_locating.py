@@ -9,13 +9,14 @@ import torch
 from PIL import Image
 
 import seqocr
+from seqocr.boxes import iou
 from seqocr.checkpoint import Checkpoint
 from seqocr.cli import main
 from seqocr.data.cell_suite import cell_suite
 from seqocr.data.cells import CellSynth
 from seqocr.data.suites import suite
 from seqocr.errors import SeqocrError
-from seqocr.evaluate.metrics import iou, match_boxes
+from seqocr.evaluate.metrics import match_boxes
 from seqocr.locating import (
     MAX_PIXELS,
     TRAIN_HEIGHT,

@@ -79,6 +79,14 @@ def test_a_reading_pool_reads_as_one_process_does_and_names_bad_images_by_their_
     np.testing.assert_allclose([r.confidence for r in pooled], [r.confidence for r in alone], atol=1e-4)
 
 
+def test_a_pool_started_by_spawn_reads_the_same_and_an_unknown_start_is_one_line(digits_model, synth_folder):
+    paths = [str(path) for path, _ in read_folder(synth_folder).samples[:4]]
+    with seqocr.ReadingPool("digits", workers=1, start_method="spawn") as pool:
+        assert [r.text for r in pool.predict(paths)] == [r.text for r in digits_model.predict(paths)]
+    with pytest.raises(SeqocrError, match="not 'fork'"):
+        seqocr.ReadingPool("digits", start_method="fork")
+
+
 def test_cli_predict_prints_the_same_as_the_api(digits_model, synth_folder, capsys):
     paths = [str(p) for p, _ in read_folder(synth_folder).samples[:5]]
     assert main(["predict", "--json", *paths]) == 0

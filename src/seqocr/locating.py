@@ -23,6 +23,7 @@ import torch
 from PIL import Image
 from scipy import ndimage
 
+from seqocr.boxes import Box
 from seqocr.checkpoint import Checkpoint
 from seqocr.data.transform import INK_LEVEL, flatten_alpha, mostly_light
 from seqocr.errors import SeqocrError
@@ -31,7 +32,6 @@ from seqocr.models.locator import STRIDE, Locator
 from seqocr.paths import cache_dir
 from seqocr.pretrained import resolve_model
 
-Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in the input image's pixels
 # Training fits each cell into 640x160 working pixels; reading fits an image into 640x224,
 # so the strings of a cell are 1.4 times larger than the network learnt them: more are
 # found whole, small ones above all. Long fields keep the 640 width: wider, the located

@@ -38,16 +38,24 @@ SHARD_IMAGES = 4096  # at most this many images per task: bounds memory; large e
 class ReadingPool:
     """`workers` processes (default: one per core), each holding the model loaded once
     with one thread. `predict` keeps input order and raises the same one-line errors
-    as `Recognizer.predict`, naming images by their place in the whole input."""
+    as `Recognizer.predict`, naming images by their place in the whole input.
+    `start_method` ("forkserver" or "spawn") overrides how workers start; by default
+    from the fork server where the platform has one."""
 
     def __init__(
-        self, model: str | Path = "digits", backend: str = "torch", workers: int = 0, locate: str | None = None
+        self,
+        model: str | Path = "digits",
+        backend: str = "torch",
+        workers: int = 0,
+        locate: str | None = None,
+        start_method: str | None = None,
     ):
         self.workers = workers or usable_cores()
+        context = _worker_context(start_method)  # a bad method fails before any model loads
         load(model, backend, device="cpu", locate=locate)  # fail here, in the caller, on a bad name; exports once
         self._executor = ProcessPoolExecutor(
             self.workers,
-            mp_context=_worker_context(),
+            mp_context=context,
             initializer=_load_worker,
             initargs=(str(model), backend, locate),
         )
@@ -104,11 +112,17 @@ class ReadingPool:
 _worker_recognizer: Recognizer | None = None  # each worker process's model, loaded once by its initializer
 
 
-def _worker_context() -> multiprocessing.context.BaseContext:
+START_METHODS = ("forkserver", "spawn")
+
+
+def _worker_context(method: str | None) -> multiprocessing.context.BaseContext:
     """The fork server, preloaded with this module, where the platform has one; else spawn.
     Not a plain fork: a child forked from the caller would inherit torch's thread pool
     mid-state. The fork server is a clean process that imports and never computes."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    available = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+    if method is not None and method not in available:
+        raise SeqocrError(f"a reading pool starts its workers by {' or '.join(available)}, not {method!r}")
+    if (method or available[0]) == "spawn":
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["seqocr.pool"])  # read when the server starts: once per program

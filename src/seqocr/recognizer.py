@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from seqocr.boxes import Box
 from seqocr.charset import Charset
 from seqocr.checkpoint import Checkpoint
 from seqocr.config import DecodeConfig, ModelConfig, PreprocessConfig
@@ -33,7 +34,6 @@ from seqocr.pretrained import resolve_model
 from seqocr.schemas import Alternative, Answer, CharAnswer
 
 BACKENDS = ("torch", "onnx")
-Box = tuple[float, float, float, float]  # (left, top, right, bottom) in input pixels
 LOCATE_MARGIN = 0.15  # a located string is cut out with this share of its height around it
 # --locate auto takes a second, located look at whole-image readings less sure than this
 AUTO_CONFIDENCE = 0.5

@@ -26,10 +26,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from seqocr.boxes import Box, overlaps
 from seqocr.config import SynthConfig
 from seqocr.data.synth import DigitStringSynth
 
-Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in the image's pixels
 LAYOUTS = (("cell", 0.5), ("field", 0.2), ("row", 0.15), ("tight", 0.15))
 LABELS = (
     "Amount",
@@ -312,15 +312,11 @@ def _label(
         x = rng.uniform(2, 0.05 * width) if left_of else rng.uniform(0, width - tw)
         y = rng.uniform(0, height - th)
         box = (x, y, x + tw, y + th)
-        if not any(_overlaps(box, other) for other in taken):
+        if not any(overlaps(box, other) for other in taken):
             draw.text((x - left, y - top), words, fill=int(rng.uniform(150, 255)), font=font)
             np.maximum(printed, np.asarray(canvas, np.float32) / 255.0, out=printed)
             return x + tw
     return 0.0
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _trailing_mark(ink: np.ndarray, box: Box, rng: np.random.Generator) -> None:
@@ -363,7 +359,7 @@ def _fragment(ink: np.ndarray, string: tuple[np.ndarray, str], taken: list[Box],
     else:
         x, y = round(along_x), round(height - h * visible)
     box = (max(0, x), max(0, y), min(width, x + w), min(height, y + h))
-    if box[2] <= box[0] or box[3] <= box[1] or any(_overlaps(box, other) for other in taken):
+    if box[2] <= box[0] or box[3] <= box[1] or any(overlaps(box, other) for other in taken):
         return
     ink[box[1] : box[3], box[0] : box[2]] = np.maximum(
         ink[box[1] : box[3], box[0] : box[2]], glyphs[box[1] - y : box[3] - y, box[0] - x : box[2] - x] / 255.0

@@ -7,6 +7,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from seqocr.boxes import Box, iou
+
 
 def edit_table(a: str, b: str) -> list[list[int]]:
     """table[i][j]: the Levenshtein distance of a[:i] and b[:j] (insertions, deletions and
@@ -75,16 +77,6 @@ def summarize(truths: Sequence[str], predictions: Sequence[str]) -> dict[str, An
 
 
 IOU_MATCH = 0.5  # a found box counts when it overlaps a true one this much (intersection over union)
-Box = tuple[float, float, float, float]
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = inter_w * inter_h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def match_boxes(truths: list[Box], found: list[Box]) -> list[float]:

@@ -19,13 +19,14 @@ from pathlib import Path
 
 from PIL import Image
 
+from seqocr.boxes import Box, iou
 from seqocr.data.cells import CellSynth
 from seqocr.data.folder import HEADER, LABELS_FILE
 from seqocr.errors import SeqocrError
-from seqocr.evaluate.metrics import IOU_MATCH, iou
+from seqocr.evaluate.metrics import IOU_MATCH
 from seqocr.files import output_folder, reason, write_whole
 from seqocr.locating import StringLocator
-from seqocr.recognizer import Box, located_cut
+from seqocr.recognizer import located_cut
 
 MIN_HEIGHT = 8  # pixels: a string lower than this is not a crop to learn reading from
 SLACK = 0.05  # of the string's height: how much of its ink a cut may miss and still hold it
