@@ -116,8 +116,8 @@ START_METHODS = ("forkserver", "spawn")
 
 
 def _worker_context(method: str | None) -> multiprocessing.context.BaseContext:
-    """The fork server, preloaded with this module, where the platform has one; else spawn.
-    Not a plain fork: a child forked from the caller would inherit torch's thread pool
+    """`method`'s context; by default the fork server, preloaded with this module, where
+    the platform has one, else spawn. Not a plain fork: a child forked from the caller would inherit torch's thread pool
     mid-state. The fork server is a clean process that imports and never computes."""
     available = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
     if method is not None and method not in available:
