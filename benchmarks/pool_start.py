@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import statistics
 import subprocess
 import sys
 
 from common import invocation, write_results
+from seqocr.pool import start_methods
 
 ROUND = """
 import json, sys, time
@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    methods = ["forkserver", "spawn"] if "forkserver" in multiprocessing.get_all_start_methods() else ["spawn"]
+    methods = start_methods()
     rounds: dict[str, list[list[float]]] = {method: [] for method in methods}
     for _ in range(args.rounds):
         for method in methods:  # in alternation: the VM's drift falls on both

@@ -115,11 +115,16 @@ _worker_recognizer: Recognizer | None = None  # each worker process's model, loa
 START_METHODS = ("forkserver", "spawn")
 
 
+def start_methods() -> list[str]:
+    """The ways a pool can start its workers here, the default first."""
+    return [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+
+
 def _worker_context(method: str | None) -> multiprocessing.context.BaseContext:
     """`method`'s context; by default the fork server, preloaded with this module, where
     the platform has one, else spawn. Not a plain fork: a child forked from the caller would inherit torch's thread pool
     mid-state. The fork server is a clean process that imports and never computes."""
-    available = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
+    available = start_methods()
     if method is not None and method not in available:
         raise SeqocrError(f"a reading pool starts its workers by {' or '.join(available)}, not {method!r}")
     if (method or available[0]) == "spawn":
