@@ -20,6 +20,7 @@ from seqocr.evaluate.metrics import match_boxes
 from seqocr.locating import (
     MAX_PIXELS,
     TRAIN_HEIGHT,
+    Region,
     StringLocator,
     looks_tight,
     median_level,
@@ -247,3 +248,29 @@ def test_auto_keeps_the_whole_image_reading_of_a_page_over_the_locators_budget(t
     assert seqocr.load("digits").predict(page).text == text
     with pytest.raises(SeqocrError, match="too large for the locator"):
         seqocr.load("digits", locate="on").predict(page)
+
+
+class _WithDecoy:
+    """The bundled locator, plus a decoy "string" over blank paper holding more text
+    probability than anything it found: a caption or a "$" can outweigh one small digit."""
+
+    def __init__(self, locator: StringLocator, decoy: tuple[float, float, float, float]):
+        self.locator, self.decoy = locator, decoy
+
+    def locate(self, images, names=None):
+        return [[Region(self.decoy, 0.9, 1e6), *found] for found in self.locator.locate(images, names)]
+
+
+def test_an_unsure_main_string_gives_way_to_a_surer_one_found_beside_it(test_digits):
+    image, text = suite("default_1_10", test_digits, 3)[2]
+    page = Image.new("L", (image.shape[1] + 260, image.shape[0] + 60), 255)
+    page.paste(Image.fromarray(image).convert("L"), (230, 30))
+    reader = seqocr.load("digits", locate="on")
+    plain = reader.predict(page)
+    assert plain.text == text and plain.confidence >= 0.5
+    decoyed = reader.locating("on", _WithDecoy(reader.locator, (10.0, 10.0, 150.0, 50.0)))
+    main = decoyed.locator.locate([page])[0][0]
+    assert main.box == (10.0, 10.0, 150.0, 50.0) and decoyed.read_prepared([decoyed.prepare(page)])[0].text == ""
+    p = decoyed.predict(page)  # the blank main string reads "" at confidence 0: the digit beside it is the answer
+    assert (p.text, p.box) == (plain.text, plain.box)
+    assert p.confidence == pytest.approx(plain.confidence, abs=1e-6)

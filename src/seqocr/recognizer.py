@@ -272,18 +272,40 @@ class Recognizer:
     ) -> list[Prediction | SeqocrError]:
         """Read (image, the name its errors give) pairs; an unusable image's place holds its
         error. The one reading path: open, prepare (locating first with `--locate on`),
-        read; with `auto`, a second look at the images that need one (`second_looks`)."""
+        read; then `looks_again` where a reading needs it."""
         prepared = attempt_each(self._open_and_prepare, named)
         usable = [p for p in prepared if not isinstance(p, SeqocrError)]
         predictions = self.read_prepared([t for _, t, _ in usable], batch_size, decoding, [b for _, _, b in usable])
-        if self.locate == "auto":
-            predictions = self.second_looks([o for o, _, _ in usable], predictions, batch_size, decoding)
-        return in_place(prepared, predictions)
+        return in_place(prepared, self.looks_again([o for o, _, _ in usable], predictions, batch_size, decoding))
 
     def _open_and_prepare(self, item: tuple[ImageInput, str]) -> tuple[tuple[Image.Image, str], Tensor, Placement]:
         """(the opened image and its name, its tensor, where it came from)."""
         opened = (as_pil(*item), item[1])
         return (opened, *self.prepare_with_box(*opened))
+
+    def looks_again(
+        self,
+        images: Sequence[tuple[Image.Image, str]],
+        predictions: Sequence[Prediction],
+        batch_size: int = 64,
+        decoding: DecodeConfig | None = None,
+    ) -> list[Prediction]:
+        """Every reading path's last step, for the (image, name) pairs just read: with
+        `--locate auto`, a located second look where one is needed (`second_looks`); with
+        `auto` or `on`, the other strings found where the main one reads unsure
+        (`other_strings`). Without locating, the readings as they are."""
+        if self.locate == "auto":
+            predictions = self.second_looks(images, predictions, batch_size, decoding)
+        if self.locate != "off":
+            predictions = self.other_strings(images, predictions, batch_size, decoding)
+        return list(predictions)
+
+    def may_look_again(self, image: tuple[Image.Image, str], prediction: Prediction) -> bool:
+        """Whether `looks_again` could change the reading of (image, name): the service asks
+        before it hands the work to a thread."""
+        if self.locate == "auto":
+            return self.needs_second_look(image, prediction)
+        return self.locate == "on" and prediction.confidence < AUTO_CONFIDENCE
 
     def second_looks(
         self,
@@ -311,6 +333,40 @@ class Recognizer:
         for i, p in zip(again, second, strict=True):
             first = kept[i].confidence
             if p.confidence > first + (AUTO_MARGIN if first >= AUTO_CONFIDENCE else 0.0):
+                kept[i] = p
+        return kept
+
+    def other_strings(
+        self,
+        images: Sequence[tuple[Image.Image, str]],
+        predictions: Sequence[Prediction],
+        batch_size: int = 64,
+        decoding: DecodeConfig | None = None,
+    ) -> list[Prediction]:
+        """A reading less sure than AUTO_CONFIDENCE gives way to a surer reading of another
+        string the locator found in the same image. The main string is the one with the
+        most text probability, and a printed caption or a "$" can hold more of it than a
+        single small digit (docs/results.md). Only unsure readings are located again."""
+        assert self.locator is not None
+        locator = self.locator
+
+        def others(i: int) -> list[tuple[Tensor, Placement]]:
+            image, name = images[i]
+            regions = locator.locate([image], [name])[0]
+            main = main_region(regions)
+            return [self._cut_out(image, r.box, name) for r in regions if r is not main]
+
+        unsure = [i for i, p in enumerate(predictions) if p.confidence < AUTO_CONFIDENCE]
+        found = attempt_each(others, unsure)  # an image the locator refuses keeps its reading
+        owners = [i for i, cuts in zip(unsure, found, strict=True) if not isinstance(cuts, SeqocrError) for _ in cuts]
+        cuts = [c for cs in found if not isinstance(cs, SeqocrError) for c in cs]
+        kept = list(predictions)
+        if not cuts:
+            return kept
+        for i, p in zip(
+            owners, self.read_prepared([t for t, _ in cuts], batch_size, decoding, [b for _, b in cuts]), strict=True
+        ):
+            if p.text and p.confidence > kept[i].confidence:
                 kept[i] = p
         return kept
 

@@ -39,6 +39,16 @@ def add_commands(commands: Any) -> None:
     add_synth_options(train, defaults=False)
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_training)
+    blend = commands.add_parser(
+        "blend", help="blend a fine-tuned model's weights with those of the model it started from"
+    )
+    blend.add_argument("model", help="the fine-tuned model: a checkpoint or run folder")
+    blend.add_argument("--start", required=True, help="the model it was fine-tuned from: a bundled name or checkpoint")
+    blend.add_argument(
+        "--weight", required=True, type=fraction, help="the fine-tuned model's share, from 0 (the start) toward 1"
+    )
+    blend.add_argument("--out", required=True, type=Path, help="the blended checkpoint to write")
+    blend.set_defaults(handler=blend_models)
 
 
 def _add_data_options(train: argparse.ArgumentParser) -> None:
@@ -235,3 +245,20 @@ def _init(args: argparse.Namespace, config: RunConfig) -> str | None:
 def _given(config: T, values: dict[str, Any]) -> T:
     """`config` with the values the user gave (None: not given, the recipe's stays)."""
     return replace(config, **{k: v for k, v in values.items() if v is not None})  # type: ignore[type-var]
+
+
+def blend_models(args: argparse.Namespace) -> int:
+    """`seqocr blend`: a fine-tuned model moved back toward its start (train/averaging.py)."""
+    from seqocr.checkpoint import Checkpoint
+    from seqocr.pretrained import resolve_model
+    from seqocr.train.averaging import blended
+
+    start, tuned = (Checkpoint.load(resolve_model(m)) for m in (args.start, args.model))
+    command = "seqocr " + " ".join(shlex.quote(a) for a in args.argv)
+    blend = blended(start, tuned, args.weight, names=(args.start, args.model))
+    replace(blend, command=command).save(args.out)
+    print(
+        f"wrote {args.out}: {args.weight:g} of {args.model} and {1 - args.weight:g} of {args.start}; "
+        f"fit its confidence with: seqocr calibrate {args.out} --data VAL --out {args.out}"
+    )
+    return 0

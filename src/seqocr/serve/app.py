@@ -137,7 +137,8 @@ async def _recognize(
 ) -> JSONResponse:
     """Read one or more images; results come in input order. Each image is decoded and
     prepared on the thread pool, read by its model's micro-batcher across requests, and
-    given a located second look when it needs one, as every other reading path does."""
+    given the later looks (`Recognizer.looks_again`) where they may change a reading, as every
+    other reading path does."""
     name, blobs, sizes = await _parse(request, config)
     model = name or default
     if model not in recognizers:
@@ -156,9 +157,9 @@ async def _recognize(
     _refuse_work(sum(t.shape[-1] * t.shape[-2] for _, t, _ in good), config, "after preprocessing")
     read = await batchers[model].read([t for _, t, _ in good], [b for _, _, b in good]) if good else []
     images = [image for image, _, _ in good]
-    if read and recognizer.locate == "auto" and any(map(recognizer.needs_second_look, images, read)):
-        # the same second look as every other reading path; on the thread pool only when one is needed
-        read = await run_in_threadpool(recognizer.second_looks, images, read)
+    if read and any(map(recognizer.may_look_again, images, read)):
+        # the same later looks as every other reading path; on the thread pool only when one may change a reading
+        read = await run_in_threadpool(recognizer.looks_again, images, read)
     results: list[Answer | ImageError] = [
         ImageError(error=str(p)) if isinstance(p, SeqocrError) else p.answer() for p in in_place(prepared, read)
     ]
