@@ -68,3 +68,16 @@ def test_calibrate_then_eval_reports_ece_and_predict_rejects(tmp_path, synth_fol
     assert main(["predict", "--model", str(out), "--json", "--reject-below", "1.01", image]) == 0
     row = json.loads(capsys.readouterr().out)
     assert row["rejected"] is True and row["confidence"] == round(load(out).predict(image).confidence, 6)
+
+
+def test_a_fitted_temperature_counts_as_fitted_even_when_it_comes_out_at_one(tmp_path):
+    from dataclasses import replace
+
+    from seqocr.checkpoint import Checkpoint
+    from seqocr.pretrained import resolve_model
+
+    bundled = Checkpoint.load(resolve_model("digits"))
+    replace(bundled, temperature=1.0, calibration={"temperature": 1.0, "images": 3000}).save(tmp_path / "fitted.pt")
+    replace(bundled, temperature=1.0, calibration=None).save(tmp_path / "unfitted.pt")
+    assert load(tmp_path / "fitted.pt").info.calibrated  # the report then says "with the fitted temperature"
+    assert not load(tmp_path / "unfitted.pt").info.calibrated

@@ -114,6 +114,7 @@ class ModelInfo:
     command: str | None = None
     onnx: str | None = None  # the exported graph a checkpoint's reader runs (backend "onnx")
     quantized: str | None = None  # "int8" for an export with quantized weights
+    calibrated: bool = False  # its temperature was fitted on labelled images (it may come out 1.0)
 
     @classmethod
     def from_metadata(cls, values: dict[str, Any], **given: Any) -> ModelInfo:
@@ -174,7 +175,9 @@ class Recognizer:
         checkpoint = Checkpoint.load(path)
         if checkpoint.model.arch == "locator":
             raise SeqocrError(f"{name_or_path}: a locator finds strings, it does not read them; give a reader (digits)")
-        info = ModelInfo(str(path), checkpoint.metrics, checkpoint.command or None)
+        info = ModelInfo(
+            str(path), checkpoint.metrics, checkpoint.command or None, calibrated=checkpoint.calibration is not None
+        )
         return cls(
             checkpoint.build_model(str(path)),
             checkpoint.charset,

@@ -83,7 +83,8 @@ def build_report(recognizer: Recognizer, model: str | Path, data: Path | None, o
     correct = [t == p for t, p in zip(truths, texts, strict=True)]
     ece_before = expected_calibration_error(raw_conf, correct)
     a = analyse(truths, texts, confidences)
-    found = insights(a, ece_before if recognizer.temperature != 1.0 else None)
+    calibrated = recognizer.info.calibrated or recognizer.temperature != 1.0
+    found = insights(a, ece_before if calibrated else None)
     figures = {
         "curves": curves_png(rows) if run and (rows := RunFolder(run).read_metrics()) else None,
         "lengths": _bars(a["by_length"], "string length", "whole-string accuracy (%)"),
