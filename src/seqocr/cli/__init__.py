@@ -1,7 +1,7 @@
 """The command line: each command's options beside its name, its work one library call.
 
 seqocr data synth | doctor                       cli/data.py
-seqocr train                                     cli/train.py
+seqocr train | blend                             cli/train.py
 seqocr predict | classify | eval | report | calibrate   cli/read.py
 seqocr export | bench                            cli/export.py
 seqocr serve | models                            cli/serve.py
