@@ -122,8 +122,9 @@ def start_methods() -> list[str]:
 
 def _worker_context(method: str | None) -> multiprocessing.context.BaseContext:
     """`method`'s context; by default the fork server, preloaded with this module, where
-    the platform has one, else spawn. Not a plain fork: a child forked from the caller would inherit torch's thread pool
-    mid-state. The fork server is a clean process that imports and never computes."""
+    the platform has one, else spawn. Not a plain fork: a child forked from the caller
+    would inherit torch's thread pool mid-state. The fork server is a clean process that
+    imports and never computes."""
     available = start_methods()
     if method is not None and method not in available:
         raise SeqocrError(f"a reading pool starts its workers by {' or '.join(available)}, not {method!r}")

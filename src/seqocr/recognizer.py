@@ -9,7 +9,7 @@ which backend it holds.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol, overload
@@ -326,18 +326,14 @@ class Recognizer:
         candidates = [
             i for i, (image, p) in enumerate(zip(images, predictions, strict=True)) if self.needs_second_look(image, p)
         ]
-        tried = attempt_each(lambda i: self._locate_main(*images[i]), candidates)
-        again = [i for i, t in zip(candidates, tried, strict=True) if not isinstance(t, SeqocrError)]
-        located = [t for t in tried if not isinstance(t, SeqocrError)]
-        if not located:
-            return list(predictions)
-        second = self.read_prepared([t for t, _ in located], batch_size, decoding, [b for _, b in located])
-        kept = list(predictions)
-        for i, p in zip(again, second, strict=True):
-            first = kept[i].confidence
-            if p.confidence > first + (AUTO_MARGIN if first >= AUTO_CONFIDENCE else 0.0):
-                kept[i] = p
-        return kept
+
+        def surer(first: Prediction, located: Prediction) -> bool:
+            margin = AUTO_MARGIN if first.confidence >= AUTO_CONFIDENCE else 0.0
+            return located.confidence > first.confidence + margin
+
+        return self._read_instead(
+            predictions, candidates, lambda i: [self._locate_main(*images[i])], surer, batch_size, decoding
+        )
 
     def other_strings(
         self,
@@ -360,16 +356,35 @@ class Recognizer:
             return [self._cut_out(image, r.box, name) for r in regions if r is not main]
 
         unsure = [i for i, p in enumerate(predictions) if p.confidence < AUTO_CONFIDENCE]
-        found = attempt_each(others, unsure)  # an image the locator refuses keeps its reading
-        owners = [i for i, cuts in zip(unsure, found, strict=True) if not isinstance(cuts, SeqocrError) for _ in cuts]
+        return self._read_instead(
+            predictions, unsure, others, lambda now, other: bool(other.text) and other.confidence > now.confidence,
+            batch_size, decoding,
+        )  # fmt: skip
+
+    def _read_instead(
+        self,
+        predictions: Sequence[Prediction],
+        candidates: Sequence[int],
+        cuts_of: Callable[[int], list[tuple[Tensor, Placement]]],
+        wins: Callable[[Prediction, Prediction], bool],
+        batch_size: int,
+        decoding: DecodeConfig | None,
+    ) -> list[Prediction]:
+        """The later looks' one mechanism: the other cuts of each candidate image
+        (`cuts_of(i)`, prepared; an image the locator refuses has none and keeps its
+        reading), read in one batch, each replacing the reading so far where `wins(reading
+        so far, its reading)`."""
+        found = attempt_each(cuts_of, candidates)
+        owners = [
+            i for i, cuts in zip(candidates, found, strict=True) if not isinstance(cuts, SeqocrError) for _ in cuts
+        ]
         cuts = [c for cs in found if not isinstance(cs, SeqocrError) for c in cs]
         kept = list(predictions)
         if not cuts:
             return kept
-        for i, p in zip(
-            owners, self.read_prepared([t for t, _ in cuts], batch_size, decoding, [b for _, b in cuts]), strict=True
-        ):
-            if p.text and p.confidence > kept[i].confidence:
+        read = self.read_prepared([t for t, _ in cuts], batch_size, decoding, [b for _, b in cuts])
+        for i, p in zip(owners, read, strict=True):
+            if wins(kept[i], p):
                 kept[i] = p
         return kept
 
