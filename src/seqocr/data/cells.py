@@ -7,7 +7,8 @@ of the canvas height, and around them what cells cut from forms and registers ca
 
 - a scanner band on one side, the cell's borders, ruled lines and table rules, some
   crossing or touching the digits, an underline;
-- printed labels and printed numbers (Pillow's built-in font), which are not targets;
+- printed labels, headers and printed numbers (Pillow's built-in face; in training also
+  the fonts matplotlib ships), which are not targets;
 - stamps, stray strokes, a trailing dot, cross or plus after the number;
 - a piece of the neighbouring cell's handwriting cut off at an edge (not a target);
 - either polarity, colour ink and paper, uneven light, blur, noise and JPEG (photos).
@@ -28,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from seqocr.boxes import Box, overlaps
 from seqocr.config import SynthConfig
+from seqocr.data.fonts import shipped_font
 from seqocr.data.synth import DigitStringSynth
 
 LAYOUTS = (("cell", 0.5), ("field", 0.2), ("row", 0.15), ("tight", 0.15))
@@ -54,6 +56,34 @@ LABELS = (
     "ID",
     "Reg. No",
     "Signature",
+)
+HEADERS = (  # training only: longer printed words, a form's header or a caption under a photo's number
+    "Total amount",
+    "Amount due",
+    "Customer number",
+    "Serial No.",
+    "Order number",
+    "Counter No.",
+    "Account holder",
+    "Date of birth",
+    "Pay to the order of",
+    "Kilowatt hours",
+    "Invoice total",
+    "Postal code",
+    "Units used",
+    "Net weight",
+    "Please write clearly",
+)
+PRINT_FONTS = (  # training only; None is Pillow's built-in face, the rest are shipped with matplotlib
+    None,
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSansMono.ttf",
+    "STIXGeneral.ttf",
+    "STIXGeneralBol.ttf",
+    "cmr10.ttf",
+    "cmss10.ttf",
 )
 ALPHA_INK = 0.4  # a string's pixels above this share of its ink range belong to its box
 
@@ -87,7 +117,7 @@ class CellSynth:
     def sample(self, index: int) -> Cell:
         rng = np.random.default_rng([self.seed, index, 7])
         layout = LAYOUTS[int(rng.choice(len(LAYOUTS), p=[p for _, p in LAYOUTS]))][0]
-        cell = _compose(layout, lambda k: self._string(index, k, rng), rng)
+        cell = _compose(layout, lambda k: self._string(index, k, rng), rng, varied_print=self.train)
         if self.train:  # a photo taken a little askew, out of focus: training only (validation stays as it was)
             cell = _photo(cell, np.random.default_rng([self.seed, index, 8]))
         return cell
@@ -107,12 +137,15 @@ PHOTO = 0.25  # training cells turned a little and blurred, as a phone sees a pa
 
 def _photo(cell: Cell, rng: np.random.Generator) -> Cell:
     """With probability PHOTO: turned by up to 4 degrees about the centre (boxes follow:
-    the box of the turned box), blurred by up to 2 px."""
+    the box of the turned box), blurred by up to 2 px; the corners turned in show the
+    paper or, in 40% of them, a darker table beyond the page's edge."""
     if rng.random() >= PHOTO:
         return cell
     height, width = cell.image.shape[:2]
     angle = rng.uniform(-4, 4)
     fill = tuple(int(v) for v in np.median(cell.image.reshape(-1, 3), axis=0))
+    if rng.random() < 0.4:
+        fill = tuple(int(v) for v in rng.uniform(30, 130) + rng.uniform(-15, 15, size=3))
     image = Image.fromarray(cell.image).rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=fill)
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
     turn = np.deg2rad(angle)
@@ -143,7 +176,9 @@ def ink_alpha(image: np.ndarray) -> np.ndarray:
     return alpha[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
-def _compose(layout: str, string, rng: np.random.Generator) -> Cell:  # noqa: ANN001  (k -> (alpha, text))
+def _compose(layout: str, string, rng: np.random.Generator, varied_print: bool = False) -> Cell:  # noqa: ANN001  (k -> (alpha, text))
+    """One cell of `layout`; `varied_print` (training) draws printed words in real fonts
+    and headers beside the labels (`_label`)."""
     if layout == "row":
         width, height = int(rng.integers(260, 800)), int(rng.integers(36, 110))
     elif layout == "field":
@@ -176,11 +211,11 @@ def _compose(layout: str, string, rng: np.random.Generator) -> Cell:  # noqa: AN
     else:
         region = (0.0, 0.0, float(width), float(height))
         if layout == "field":  # a printed label to the left or above
-            label_w = _label(printed, rng, height, width, taken, left_of=True)
+            label_w = _label(printed, rng, height, width, taken, left_of=True, varied=varied_print)
             region = (label_w + 4, 0.0, float(width), float(height))
         _place_string(ink, cell, taken, string(0), region, rng, layout)
 
-    _clutter(ink, printed, cell, taken, string, rng, layout)
+    _clutter(ink, printed, cell, taken, string, rng, layout, varied_print)
     cell.image = _finish(ink, printed, paper, rng)
     return cell
 
@@ -218,7 +253,9 @@ def _place_string(
     taken.append(box)
 
 
-def _clutter(ink, printed, cell: Cell, taken: list[Box], string, rng: np.random.Generator, layout: str) -> None:  # noqa: ANN001
+def _clutter(  # noqa: ANN001
+    ink, printed, cell: Cell, taken: list[Box], string, rng: np.random.Generator, layout: str, varied_print: bool
+) -> None:
     """Bands, borders, rules, labels, stamps, stray marks and a neighbour's fragment."""
     height, width = ink.shape
     main = cell.boxes[0] if cell.boxes else None
@@ -250,8 +287,8 @@ def _clutter(ink, printed, cell: Cell, taken: list[Box], string, rng: np.random.
         _draw_rule(target, (x0, y, x1, y + rng.normal(0, 1.5)), rng, thin=True)
     if main is not None and rng.random() < 0.25:  # a trailing dot, cross or plus
         _trailing_mark(ink, main, rng)
-    if layout in ("cell", "row") and rng.random() < 0.35:
-        _label(printed, rng, height, width, taken, left_of=False)
+    if layout in ("cell", "row") and rng.random() < (0.5 if varied_print else 0.35):
+        _label(printed, rng, height, width, taken, left_of=False, varied=varied_print, near=main)
     if rng.random() < 0.35:  # the neighbouring cell's handwriting, cut off at an edge
         _fragment(ink, string(7), taken, rng)
     for _ in range(int(rng.poisson(0.6))):  # stray strokes and dots
@@ -293,15 +330,30 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _label(
-    printed: np.ndarray, rng: np.random.Generator, height: int, width: int, taken: list[Box], left_of: bool
+    printed: np.ndarray,
+    rng: np.random.Generator,
+    height: int,
+    width: int,
+    taken: list[Box],
+    left_of: bool,
+    varied: bool = False,
+    near: Box | None = None,
 ) -> float:
     """Printed words (or a printed number): to the left (a field's label) or anywhere free.
-    Returns the label's right edge (0 when none was drawn)."""
+    `varied` (training): in any of PRINT_FONTS, a header from HEADERS in 40% of them, and,
+    given the number's box `near`, just above or below it in half of them. Returns the
+    label's right edge (0 when none was drawn)."""
     words = str(rng.choice(LABELS))
+    if varied and rng.random() < 0.4:
+        words = str(rng.choice(HEADERS))
     if rng.random() < 0.3:
         words += f" {int(rng.integers(1, 99999))}"
     size = int(np.clip(rng.uniform(0.12, 0.45) * height, 7, 40))
-    font = _font(size)
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont = _font(size)
+    if varied:
+        face = PRINT_FONTS[int(rng.integers(len(PRINT_FONTS)))]
+        font = font if face is None else shipped_font(face, size)
+    beside = near if varied and near is not None and rng.random() < 0.5 else None
     canvas = Image.new("L", (width, height))
     draw = ImageDraw.Draw(canvas)
     left, top, right, bottom = draw.textbbox((0, 0), words, font=font)
@@ -311,6 +363,11 @@ def _label(
     for _ in range(6):
         x = rng.uniform(2, 0.05 * width) if left_of else rng.uniform(0, width - tw)
         y = rng.uniform(0, height - th)
+        if beside is not None:  # a header over the number or a caption under it
+            gap = rng.uniform(0.05, 0.6) * th
+            y = beside[1] - gap - th if rng.random() < 0.5 else beside[3] + gap
+            if y < 0 or y + th > height:
+                continue
         box = (x, y, x + tw, y + th)
         if not any(overlaps(box, other) for other in taken):
             draw.text((x - left, y - top), words, fill=int(rng.uniform(150, 255)), font=font)

@@ -21,12 +21,11 @@ coloured or grey, per string or per character.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 
+from seqocr.data.fonts import shipped_font
 from seqocr.errors import SeqocrError
 
 ALNUM = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -107,7 +106,7 @@ def _render(text: str, style: str, rng: np.random.Generator, mixed_case: bool) -
 def _glyph(char: str, size: int, ink: tuple[int, int, int], paper: tuple[int, int, int], outline: bool,
            rng: np.random.Generator) -> Image.Image:  # fmt: skip
     """One character alone (RGBA, transparent around it), turned and sheared."""
-    font = _font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], int(size * rng.uniform(0.85, 1.2)))
+    font = shipped_font(FONT_FILES[int(rng.integers(len(FONT_FILES)))], int(size * rng.uniform(0.85, 1.2)))
     left, top, right, bottom = (int(v) for v in font.getbbox(char))
     pad = size // 2
     image = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 0))
@@ -218,10 +217,3 @@ def _ink(rng: np.random.Generator) -> tuple[int, int, int]:
         g = int(rng.integers(20, 150))
         return g, g, g
     return tuple(int(v) for v in rng.integers(0, 170, size=3))  # type: ignore[return-value]
-
-
-@lru_cache(maxsize=256)
-def _font(name: str, size: int) -> ImageFont.FreeTypeFont:
-    import matplotlib
-
-    return ImageFont.truetype(str(Path(matplotlib.__file__).parent / "mpl-data" / "fonts" / "ttf" / name), size)
