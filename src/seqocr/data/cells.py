@@ -287,6 +287,7 @@ def _clutter(  # noqa: ANN001
         _draw_rule(target, (x0, y, x1, y + rng.normal(0, 1.5)), rng, thin=True)
     if main is not None and rng.random() < 0.25:  # a trailing dot, cross or plus
         _trailing_mark(ink, main, rng)
+    # printed words standing free: in half of the training cells, a third of the validation ones
     if layout in ("cell", "row") and rng.random() < (0.5 if varied_print else 0.35):
         _label(printed, rng, height, width, taken, left_of=False, varied=varied_print, near=main)
     if rng.random() < 0.35:  # the neighbouring cell's handwriting, cut off at an edge
