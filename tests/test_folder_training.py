@@ -47,14 +47,33 @@ def test_a_folder_run_infers_the_charset_and_lists_what_it_excluded(tmp_path, mi
     assert main(["train", "--data", str(mixed_folder), "--out", str(out), *QUICK]) == 0
     config = json.loads((out / "config.json").read_text())
     labels = [p.stem for p in mixed_folder.glob("*.png") if p.stem not in ("broken", "toolongforthis")]
-    assert config["charset"] == "".join(sorted(set("".join(labels + ["broken", "toolongforthis"]))))
+    inferred = "".join(sorted(set("".join(labels + ["broken", "toolongforthis"]))))
     excluded = (out / "excluded.tsv").read_text()
     assert "broken.png\t" in excluded and "toolongforthis.png\tlabel 'toolongforthis' needs 15 time steps" in excluded
     err = capsys.readouterr().err
+    assert f"charset {inferred!r}: inferred from" in err
+    # the labels hold 8 of the 10 digits and 21 of the 26 letters, some only once: the start's others join, said
+    added = "".join(c for c in config["charset"] if c not in inferred)
+    assert added == "09jquvz" and "charset: '09jquvz' added from the start 'alnum'" in err
     assert "excluded 2 samples" in err
     # no --init: the bundled reader that covers the most of the labels' characters, said and recorded
     assert config["train"]["init"] == "alnum" and "starting from the bundled 'alnum' model" in err
     assert load(out).model.head.out_features == len(config["charset"]) + 1  # a row per character and the blank
+
+
+def test_characters_the_few_labels_missed_by_chance_are_added_when_the_start_knows_them():
+    from seqocr.charset import DIGITS
+    from seqocr.data.text_synth import ALNUM
+    from seqocr.train.data import likely_unseen
+
+    alnum = Charset(ALNUM)
+    few = ["a1b2c", "d3e4f", "g5h6i", "j7k8l", "m9n0o", "pqrst", "uvwxy"]  # 35 of 36; each character once
+    assert likely_unseen(few, alnum) == "z"
+    assert likely_unseen([t.upper() for t in few], alnum) == "Z"  # capitals start from the small letters' rows
+    assert likely_unseen(few, DIGITS) == ""  # only what the start knows
+    assert likely_unseen(few * 2, alnum) == ""  # every character seen twice: the site has no z
+    site = ["2b4x7", "3c5y8", "6d7n2", "4e8m3", "5f2g6", "7p3w4"]  # captcha_images_v2's kind: 7 digits, few letters
+    assert likely_unseen(site, alnum) == ""
 
 
 def test_the_split_is_fixed_by_the_seed_and_disjoint(captcha_folder):

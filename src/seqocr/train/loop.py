@@ -39,7 +39,7 @@ from seqocr.errors import SeqocrError
 from seqocr.models import RecognitionModel, build_model, channels_last
 from seqocr.run_folder import RunFolder
 from seqocr.train.averaging import averaged_weights, kept_weights
-from seqocr.train.data import TrainingData, resolve_charset
+from seqocr.train.data import TrainingData, likely_unseen, resolve_charset
 from seqocr.train.distributed import Processes, join_processes, leave_processes
 from seqocr.train.initial_weights import AUTO, choose_start, load_initial_weights, read_init, with_init_geometry
 from seqocr.train.keeping import TrainState, calibrate_best, count_epoch, improves, restore, save_epoch
@@ -259,6 +259,12 @@ def _prepare(
         say(f"charset {charset.chars!r}: inferred from {len(labels)} labels")
         for warning in charset_warnings(labels):
             say(f"warning: {warning}")
+        if init is not None and (unseen := likely_unseen(labels, init.charset)):
+            charset = Charset.from_labels([*labels, unseen])
+            say(
+                f"charset: {unseen!r} added from the start {config.train.init!r}: the labels hold most of their "
+                "class and some character only once, so these are likely in the images too (--charset sets it)"
+            )
     config = replace(config, charset=charset.chars)  # config.json records the charset used
     tc = config.train
     if tc.threads > 0:
