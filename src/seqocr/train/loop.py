@@ -262,8 +262,8 @@ def _prepare(
         if init is not None and (unseen := likely_unseen(labels, init.charset)):
             charset = Charset.from_labels([*labels, unseen])
             say(
-                f"charset: {unseen!r} added from the start {config.train.init!r}: the labels hold most of their "
-                "class and some character only once, so these are likely in the images too (--charset sets it)"
+                f"charset: {unseen!r} added from the start {config.train.init!r}: the labels hold most of the digits "
+                "or letters and some character only once, so the rest are likely in the images too (--charset sets it)"
             )
     config = replace(config, charset=charset.chars)  # config.json records the charset used
     tc = config.train
