@@ -66,8 +66,8 @@ def likely_unseen(labels: list[str], start: Charset) -> str:
     """Characters the labels lack but the images probably hold, for a run that starts
     from a model knowing them: the members of a class (digits, small letters, capitals)
     the labels use three quarters of or more, when some character is in the labels only
-    once. By Good-Turing's estimate the share of characters not yet seen is about the
-    share seen once; with 25 captchas of [0-9a-z], two of the 36 were missing and 22% of
+    once. By Good-Turing's estimate the chance that the next character is one never
+    seen is about the share of characters seen once; with 25 captchas of [0-9a-z], two of the 36 were missing and 22% of
     the test strings held one, which a charset inferred from the labels alone could
     never read (docs/results.md, Few labels)."""
     counts = Counter(c for text in labels for c in text)
