@@ -350,10 +350,8 @@ def _label(
     if rng.random() < 0.3:
         words += f" {int(rng.integers(1, 99999))}"
     size = int(np.clip(rng.uniform(0.12, 0.45) * height, 7, 40))
-    font: ImageFont.FreeTypeFont | ImageFont.ImageFont = _font(size)
-    if varied:
-        face = PRINT_FONTS[int(rng.integers(len(PRINT_FONTS)))]
-        font = font if face is None else shipped_font(face, size)
+    face = PRINT_FONTS[int(rng.integers(len(PRINT_FONTS)))] if varied else None
+    font = _font(size) if face is None else shipped_font(face, size)
     beside = near if varied and near is not None and rng.random() < 0.5 else None
     canvas = Image.new("L", (width, height))
     draw = ImageDraw.Draw(canvas)
